@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from ecm_comms.domain.errors import UnknownUser, UserAlreadyExists
+from ecm_comms.domain.people import Patient, User
+
+
+class InMemoryPatientDirectory:
+    """A ``PatientDirectory`` and ``PatientRegistry`` kept in a dict."""
+
+    def __init__(self, patients: tuple[Patient, ...] = ()) -> None:
+        self.patients = {patient.id: patient for patient in patients}
+
+    def find(self, patient_id: int, clinic_id: int) -> Patient | None:
+        patient = self.patients.get(patient_id)
+        return patient if patient is not None and patient.belongs_to(clinic_id) else None
+
+    def upsert(self, patient: Patient) -> None:
+        self.patients[patient.id] = patient
+
+
+class InMemoryUserDirectory:
+    """A ``UserDirectory`` and ``UserRegistry`` kept in dicts."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, User] = {}
+        self.token_digests: dict[int, str] = {}
+
+    def get(self, user_id: int) -> User | None:
+        return self.users.get(user_id)
+
+    def add(self, user: User, token_digest: str) -> None:
+        if user.id in self.users:
+            raise UserAlreadyExists([f"User {user.id} already exists"])
+        self.users[user.id] = user
+        self.token_digests[user.id] = token_digest
+
+    def replace_token(self, user_id: int, token_digest: str) -> None:
+        if user_id not in self.users:
+            raise UnknownUser([f"User {user_id} not found"])
+        self.token_digests[user_id] = token_digest
+
+    def find_by_token_digest(self, digest: str) -> User | None:
+        for user_id, stored in self.token_digests.items():
+            if stored == digest:
+                return self.users[user_id]
+        return None

@@ -1,0 +1,130 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; keep the two in step
+(``tests/integration/test_migrations.py`` compares them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from ecm_comms.adapters.sql.types import Id, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(20)),
+    Column("token_digest", String(64), unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("name", String(200)),
+    Column("coordinator_id", BigInteger),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+patient_phones = Table(
+    "patient_phones",
+    metadata,
+    Column(
+        "patient_id",
+        BigInteger,
+        ForeignKey("patients.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("phone", String(20), primary_key=True),
+    Column("position", Integer, nullable=False),
+    # Inbound messages are matched to patients by the sender's number.
+    Index("ix_patient_phones_phone", "phone"),
+)
+
+text_messages = Table(
+    "text_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("patient_id", BigInteger),
+    Column("direction", String(10), nullable=False),
+    Column("to_number", String(20), nullable=False),
+    Column("from_number", String(20), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("twilio_sid", String(34), unique=True),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_text_messages_patient_id_created_at", "patient_id", "created_at"),
+)
+
+voice_calls = Table(
+    "voice_calls",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("patient_id", BigInteger),
+    Column("direction", String(10), nullable=False),
+    Column("to_number", String(20), nullable=False),
+    Column("from_number", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("twilio_sid", String(34), unique=True),
+    Column("duration_seconds", Integer),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_voice_calls_patient_id_created_at", "patient_id", "created_at"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("activity_type", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("patient_id", BigInteger, nullable=False),
+    Column("performed_by_id", BigInteger),
+    Column("assigned_to_id", BigInteger),
+    Column("text_message_id", Id, ForeignKey("text_messages.id"), unique=True),
+    Column("voice_call_id", Id, ForeignKey("voice_calls.id"), unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_activities_patient_id_created_at", "patient_id", "created_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("event_type", String(10), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("patient_id", BigInteger, nullable=False),
+    Column("activity_id", Id, ForeignKey("activities.id"), nullable=False, unique=True),
+    # Compliance reports read a clinic's events by time.
+    Index("ix_events_clinic_id_occurred_at", "clinic_id", "occurred_at"),
+)

@@ -1,0 +1,170 @@
+"""The messaging gateway on Twilio, through twilio-python's ``Client``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from ecm_comms.domain.errors import GatewayError
+from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.sms_bodies import SmsBody
+from ecm_comms.domain.statuses import CallStatus, SmsStatus
+from ecm_comms.ports.gateway import CallReceipt, SmsReceipt
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+REQUEST_TIMEOUT_SECONDS = 10.0
+MAX_ATTEMPTS = 3
+BACKOFF_SECONDS = 0.25
+# Twilio's answers that promise nothing was done, so asking again cannot send twice.
+_RETRYABLE_HTTP_STATUSES = {429, 503}
+_RETRYABLE_CODES = {20429}
+DEFAULT_CALL_GREETING = "Hello, this is your care team calling. Please hold."
+
+
+class TwilioGateway:
+    def __init__(
+        self,
+        client: Client,
+        sender: PhoneNumber,
+        *,
+        call_greeting: str = DEFAULT_CALL_GREETING,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_seconds: float = BACKOFF_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._sender = sender
+        self._call_greeting = call_greeting
+        self._max_attempts = max_attempts
+        self._backoff_seconds = backoff_seconds
+        self._sleep = sleep
+
+    def send_sms(self, to: PhoneNumber, body: SmsBody) -> SmsReceipt:
+        message = self._with_retries(
+            lambda: self._client.messages.create(
+                to=to.e164, from_=self._sender.e164, body=body.text
+            )
+        )
+        return SmsReceipt(
+            sid=message.sid, status=SmsStatus(message.status), sender=self._sender_of(message)
+        )
+
+    def start_call(self, to: PhoneNumber) -> CallReceipt:
+        twiml = VoiceResponse()
+        twiml.say(self._call_greeting)
+        call = self._with_retries(
+            lambda: self._client.calls.create(to=to.e164, from_=self._sender.e164, twiml=str(twiml))
+        )
+        return CallReceipt(
+            sid=call.sid, status=CallStatus(call.status), sender=self._sender_of(call)
+        )
+
+    def _sender_of(self, resource: Any) -> PhoneNumber:
+        reported = getattr(resource, "from_", None) or getattr(resource, "from_formatted", None)
+        try:
+            return PhoneNumber.parse(reported) if reported else self._sender
+        except ValueError:
+            return self._sender
+
+    def _with_retries(self, request: Callable[[], T]) -> T:
+        attempt = 1
+        while True:
+            try:
+                return request()
+            except TwilioRestException as error:
+                failure = _from_rest_exception(error)
+            except requests.exceptions.ConnectTimeout:
+                # Connecting never finished, so Twilio never saw the request.
+                failure = GatewayError(
+                    "Twilio could not be reached", unavailable=True, retry_safe=True
+                )
+            except requests.exceptions.Timeout:
+                # The request went out; Twilio may have acted on it. Never repeat it.
+                failure = GatewayError("Twilio did not answer in time", unavailable=True)
+            except requests.exceptions.ConnectionError:
+                failure = GatewayError(
+                    "Twilio could not be reached", unavailable=True, retry_safe=True
+                )
+            if not failure.retry_safe or attempt >= self._max_attempts:
+                raise failure
+            log.warning(
+                "Twilio request failed (code %s), retrying (attempt %d of %d)",
+                failure.code,
+                attempt + 1,
+                self._max_attempts,
+            )
+            self._sleep(self._backoff_seconds * 2 ** (attempt - 1))
+            attempt += 1
+
+
+def _from_rest_exception(error: TwilioRestException) -> GatewayError:
+    status = int(error.status)
+    retry_safe = status in _RETRYABLE_HTTP_STATUSES or error.code in _RETRYABLE_CODES
+    reason = error.msg or f"Twilio answered HTTP {status}"
+    return GatewayError(
+        reason,
+        code=error.code,
+        unavailable=status >= 500 or status == 429,
+        retry_safe=retry_safe,
+    )
+
+
+class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """Sends every request to ``base_url`` instead of Twilio's hosts (a local stand-in)."""
+
+    def __init__(self, base_url: str, **options: Any) -> None:
+        super().__init__(**options)
+        self._base = urlsplit(base_url)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        parts = urlsplit(url)
+        rebased = urlunsplit(
+            (
+                self._base.scheme,
+                self._base.netloc,
+                self._base.path.rstrip("/") + parts.path,
+                parts.query,
+                "",
+            )
+        )
+        return super().request(method, rebased, *args, **kwargs)
+
+
+def make_twilio_gateway(
+    account_sid: str | None,
+    auth_token: str | None,
+    from_number: str | None,
+    api_base_url: str | None = None,
+    timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
+) -> TwilioGateway:
+    missing = [
+        name
+        for name, value in (
+            ("TWILIO_ACCOUNT_SID", account_sid),
+            ("TWILIO_AUTH_TOKEN", auth_token),
+            ("TWILIO_FROM_NUMBER", from_number),
+        )
+        if not value
+    ]
+    if missing:
+        raise ValueError(f"the Twilio gateway needs {', '.join(missing)}")
+    assert from_number is not None
+    http_client = (
+        _RebasedHttpClient(api_base_url, timeout=timeout_seconds)
+        if api_base_url
+        else TwilioHttpClient(timeout=timeout_seconds)
+    )
+    client = Client(account_sid, auth_token, http_client=http_client)
+    return TwilioGateway(client, PhoneNumber.parse(from_number))

@@ -1,0 +1,85 @@
+"""ECM activities and events: what the clinic reports for compliance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.communications import TextMessage, VoiceCall
+
+
+class ActivityStatus(StrEnum):
+    CREATED = "created"
+
+
+@dataclass(kw_only=True, eq=False)
+class Activity:
+    clinic_id: int
+    activity_type: Channel
+    status: ActivityStatus
+    patient_id: int
+    performed_by_id: int | None  # None when the system recorded it (inbound)
+    assigned_to_id: int | None
+    created_at: datetime
+    text_message_id: int | None = None
+    voice_call_id: int | None = None
+    id: int | None = None  # given by the repository when the activity is added
+
+    @classmethod
+    def for_text_message(
+        cls, message: TextMessage, *, performed_by_id: int | None, assigned_to_id: int | None
+    ) -> Activity:
+        assert message.id is not None, "a stored SMS"
+        assert message.patient_id is not None, "a matched SMS"
+        return cls(
+            clinic_id=message.clinic_id,
+            activity_type=Channel.SMS,
+            status=ActivityStatus.CREATED,
+            patient_id=message.patient_id,
+            performed_by_id=performed_by_id,
+            assigned_to_id=assigned_to_id,
+            created_at=message.created_at,
+            text_message_id=message.id,
+        )
+
+    @classmethod
+    def for_voice_call(
+        cls, call: VoiceCall, *, performed_by_id: int | None, assigned_to_id: int | None
+    ) -> Activity:
+        assert call.id is not None, "a stored call"
+        assert call.patient_id is not None, "a matched call"
+        return cls(
+            clinic_id=call.clinic_id,
+            activity_type=Channel.CALL,
+            status=ActivityStatus.CREATED,
+            patient_id=call.patient_id,
+            performed_by_id=performed_by_id,
+            assigned_to_id=assigned_to_id,
+            created_at=call.created_at,
+            voice_call_id=call.id,
+        )
+
+
+@dataclass(kw_only=True, eq=False)
+class Event:
+    """The reportable fact that a communication happened, tied to its activity."""
+
+    clinic_id: int
+    event_type: Channel
+    occurred_at: datetime
+    patient_id: int
+    activity_id: int
+    id: int | None = None  # given by the repository when the event is added
+
+    @classmethod
+    def for_activity(cls, activity: Activity) -> Event:
+        assert activity.id is not None, "a stored activity"
+        return cls(
+            clinic_id=activity.clinic_id,
+            event_type=activity.activity_type,
+            occurred_at=activity.created_at,
+            patient_id=activity.patient_id,
+            activity_id=activity.id,
+        )

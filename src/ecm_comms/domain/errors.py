@@ -1,0 +1,84 @@
+"""Errors the business speaks of, each carrying the messages a caller is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from ecm_comms.domain.channels import Channel
+
+
+class DomainError(Exception):
+    """A request the business refuses; ``messages`` are the words shown to the caller."""
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = list(messages)
+
+
+class ValidationError(ValueError):
+    """One field's value is unacceptable; collected into ``InvalidInput``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    """Every problem found in a command's fields, reported together."""
+
+
+class PatientNotFound(DomainError):
+    """Unknown patient, or one of another clinic: the two are indistinguishable on purpose."""
+
+    def __init__(self) -> None:
+        super().__init__(["Patient not found"])
+
+
+class NotAuthenticated(DomainError):
+    """No API token, or one that matches no user."""
+
+
+class UnknownUser(DomainError):
+    """An administrative command named a user that is not registered."""
+
+
+class UserAlreadyExists(DomainError):
+    """An administrative command tried to register a user id twice."""
+
+
+class GatewayError(Exception):
+    """The messaging provider refused or could not be reached.
+
+    ``unavailable`` means the provider could not answer (5xx, network); otherwise it refused the
+    request (4xx). ``retry_safe`` means repeating the request cannot cause a second delivery.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: int | None = None,
+        unavailable: bool = False,
+        retry_safe: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.unavailable = unavailable
+        self.retry_safe = retry_safe
+
+
+class CommunicationFailed(DomainError):
+    """The provider did not take the SMS or call; nothing was put on record."""
+
+    _ACTIONS: ClassVar[dict[Channel, str]] = {
+        Channel.SMS: "Failed to send SMS",
+        Channel.CALL: "Failed to initiate call",
+    }
+
+    def __init__(self, channel: Channel, error: GatewayError) -> None:
+        super().__init__([f"{self._ACTIONS[channel]}: {error.reason}"])
+        self.channel = channel
+        self.code = error.code
+        self.unavailable = error.unavailable

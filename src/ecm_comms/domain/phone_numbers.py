@@ -1,0 +1,42 @@
+"""Phone numbers as the business keeps them: E.164, whatever way a person typed them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+
+from ecm_comms.domain.errors import ValidationError
+
+PHONE_NUMBER_REQUIRED = "Phone number is required"
+INVALID_PHONE_NUMBER = "Invalid phone number"
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    e164: str
+
+    @classmethod
+    def parse(cls, raw: str | None, region: str = "US") -> PhoneNumber:
+        """Normalise ``raw`` (E.164, national, dashes, parentheses, spaces, a leading 1) to E.164.
+
+        Only *possible* numbers are required, not *valid* ones: validity metadata lags behind new
+        area codes, and the provider has the final word on whether a number can be reached.
+        """
+        if raw is None or not raw.strip():
+            raise ValidationError(PHONE_NUMBER_REQUIRED)
+        try:
+            parsed = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException as error:
+            raise ValidationError(INVALID_PHONE_NUMBER) from error
+        if not phonenumbers.is_possible_number(parsed):
+            raise ValidationError(INVALID_PHONE_NUMBER)
+        return cls(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+    @property
+    def masked(self) -> str:
+        """The last four digits only: the form that may appear in logs."""
+        return f"***{self.e164[-4:]}"
+
+    def __str__(self) -> str:
+        return self.e164

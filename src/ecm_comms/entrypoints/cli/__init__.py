@@ -1,0 +1,1 @@
+"""The ``ecm-comms`` command."""

@@ -1,0 +1,75 @@
+"""``ecm-comms demo``: the service on the embedded default, with someone to text."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import click
+
+from ecm_comms.adapters.sql.schema import upgrade
+from ecm_comms.domain.commands import IssueToken, RegisterUser, UpsertPatient
+from ecm_comms.domain.errors import UserAlreadyExists
+from ecm_comms.entrypoints.cli.server import serve
+from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
+
+DEMO_CLINIC_ID = 1
+DEMO_USER_ID = 101
+DEMO_PATIENT_ID = 123
+DEMO_PATIENT_PHONE = "+18051234567"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Migrate, add a demo coordinator and patient, print a curl command, and serve.
+
+    Always on the simulated gateway, whatever the environment says: a demo texts no one.
+    """
+    container = container_of(ctx, gateway="simulated", gateway_reason="the demo never sends")
+    with refusals_as_exit():
+        upgrade(container.engine())
+        container.upsert_patient()(
+            UpsertPatient(
+                patient_id=DEMO_PATIENT_ID,
+                clinic_id=DEMO_CLINIC_ID,
+                phone_numbers=(DEMO_PATIENT_PHONE,),
+                name="Demo Patient",
+                coordinator_id=DEMO_USER_ID,
+            )
+        )
+        try:
+            token = container.register_user()(
+                RegisterUser(DEMO_USER_ID, DEMO_CLINIC_ID, "Dana Coordinator")
+            ).token
+        except UserAlreadyExists:
+            token = container.issue_token()(IssueToken(DEMO_USER_ID))
+    container.engine().dispose()  # each server worker opens its own connections
+
+    base = f"http://{host}:{port}/v1/clinic/ecm/communications/patients/{DEMO_PATIENT_ID}"
+    body = json.dumps(
+        {
+            "sms": {
+                "phone_number": DEMO_PATIENT_PHONE,
+                "body": "Hello! This is a reminder about your upcoming appointment. "
+                "Please reply to confirm.",
+            }
+        }
+    )
+    click.echo(
+        "\nDemo coordinator 101 (clinic 1) and patient 123 are ready; nothing leaves this machine."
+        "\nSend an SMS with:\n\n"
+        f"curl -sS -X POST {base}/sms \\\n"
+        '  -H "Content-Type: application/json" \\\n'
+        f"  -H {shlex.quote('X-User-Token: ' + token.value)} \\\n"
+        f"  -d {shlex.quote(body)}\n"
+    )
+    serve(
+        app_factory(gateway="simulated", gateway_reason="the demo never sends"),
+        host=host,
+        port=port,
+        workers=workers,
+    )

@@ -1,0 +1,125 @@
+"""``ecm-comms``: migrate the database, register users and patients, serve the API."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from ecm_comms.adapters.sql.schema import upgrade
+from ecm_comms.domain.commands import IssueToken, RegisterUser, UpsertPatient
+from ecm_comms.entrypoints.cli.demo import demo
+from ecm_comms.entrypoints.cli.server import serve as run_server
+from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """ECM communications: SMS and calls to patients, on record as activities and events.
+
+    Settings come from the environment (ECM_DATABASE_URL, ECM_GATEWAY, TWILIO_*; see README).
+    """
+    ctx.ensure_object(dict)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@cli.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply the migrations to ECM_DATABASE_URL."""
+    upgrade(container_of(ctx).engine())
+    click.echo("Database is up to date.")
+
+
+@cli.group()
+def users() -> None:
+    """Clinic staff who may use the API."""
+
+
+@users.command("create")
+@click.option(
+    "--id", "user_id", type=int, required=True, help="The user's id in the clinic system."
+)
+@click.option("--clinic-id", type=int, required=True)
+@click.option("--name", required=True)
+@click.option("--phone", default=None, help="Where their patients' calls are connected.")
+@click.pass_context
+def users_create(
+    ctx: click.Context, user_id: int, clinic_id: int, name: str, phone: str | None
+) -> None:
+    """Register a user; prints their API token as the last line (only its hash is stored)."""
+    with refusals_as_exit():
+        registered = container_of(ctx).register_user()(
+            RegisterUser(user_id=user_id, clinic_id=clinic_id, name=name, phone_number=phone)
+        )
+    click.echo(f"Created user {registered.user.id} in clinic {registered.user.clinic_id}.")
+    click.echo("API token (shown once, send it as X-User-Token):")
+    click.echo(registered.token.value)
+
+
+@users.command("token")
+@click.option("--id", "user_id", type=int, required=True)
+@click.pass_context
+def users_token(ctx: click.Context, user_id: int) -> None:
+    """Give a user a new API token; the old one stops working at once."""
+    with refusals_as_exit():
+        token = container_of(ctx).issue_token()(IssueToken(user_id))
+    click.echo(f"New API token for user {user_id} (the previous one no longer works):")
+    click.echo(token.value)
+
+
+@cli.group()
+def patients() -> None:
+    """The patients coordinators may reach."""
+
+
+@patients.command("upsert")
+@click.option("--id", "patient_id", type=int, required=True)
+@click.option("--clinic-id", type=int, required=True)
+@click.option("--phone", "phones", multiple=True, help="Repeat for several numbers.")
+@click.option("--name", default=None)
+@click.option("--coordinator-id", type=int, default=None)
+@click.pass_context
+def patients_upsert(
+    ctx: click.Context,
+    patient_id: int,
+    clinic_id: int,
+    phones: tuple[str, ...],
+    name: str | None,
+    coordinator_id: int | None,
+) -> None:
+    """Create or replace a patient; phone numbers are stored in E.164."""
+    with refusals_as_exit():
+        patient = container_of(ctx).upsert_patient()(
+            UpsertPatient(
+                patient_id=patient_id,
+                clinic_id=clinic_id,
+                phone_numbers=phones,
+                name=name,
+                coordinator_id=coordinator_id,
+            )
+        )
+    numbers = ", ".join(phone.e164 for phone in patient.phones) or "no phone numbers"
+    click.echo(f"Patient {patient.id} in clinic {patient.clinic_id}: {numbers}.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the API and webhooks on gunicorn."""
+    container_of(ctx)  # refuse bad settings here, not in every worker
+    run_server(app_factory(), host=host, port=port, workers=workers)
+
+
+cli.add_command(demo)

@@ -1,0 +1,30 @@
+"""The Flask app factory of the standalone service."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ecm_comms.container import Container, create_container
+from ecm_comms.entrypoints.http.errors import register_error_handlers
+from ecm_comms.entrypoints.http.extension import init_app
+
+log = logging.getLogger(__name__)
+
+# Larger bodies are refused with 413 before any view reads them.
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def create_app(container: Container | None = None) -> Flask:
+    """The service as a WSGI app; settings come from the environment unless a container is given."""
+    container = container if container is not None else create_container()
+    app = Flask("ecm_comms")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the document's field order
+    register_error_handlers(app)
+    init_app(app, container)
+    log.info(
+        "ecm-comms: %s gateway (%s)", container.config.gateway(), container.config.gateway_reason()
+    )
+    return app

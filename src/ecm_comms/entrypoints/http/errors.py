@@ -1,0 +1,81 @@
+"""Every failure as ``{"errors": [...]}`` with the status of the design guide's error table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from flask import Blueprint, Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ecm_comms.domain.errors import (
+    CommunicationFailed,
+    DomainError,
+    NotAuthenticated,
+    PatientNotFound,
+)
+
+log = logging.getLogger(__name__)
+
+
+class MalformedRequest(Exception):
+    """The request's shape is wrong (not JSON, not an object, a field of the wrong type)."""
+
+    def __init__(self, status: int, messages: Sequence[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.status = status
+        self.messages = list(messages)
+
+
+def error_response(status: int, messages: Sequence[str]) -> tuple[Response, int]:
+    return jsonify({"errors": list(messages)}), status
+
+
+def status_for(error: DomainError) -> int:
+    if isinstance(error, NotAuthenticated):
+        return 401
+    if isinstance(error, PatientNotFound):
+        return 404
+    if isinstance(error, CommunicationFailed) and error.unavailable:
+        return 502
+    return 422
+
+
+def _domain_error(error: DomainError) -> tuple[Response, int]:
+    return error_response(status_for(error), error.messages)
+
+
+def _malformed(error: MalformedRequest) -> tuple[Response, int]:
+    return error_response(error.status, error.messages)
+
+
+# Werkzeug's descriptions are written for HTML pages; these are for API clients.
+_HTTP_MESSAGES = {
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body is too large",
+}
+
+
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    status = error.code or 500
+    response, _ = error_response(status, [_HTTP_MESSAGES.get(status, error.name)])
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":  # e.g. Allow on a 405
+            response.headers[name] = value
+    return response, status
+
+
+def _unexpected(error: Exception) -> tuple[Response, int]:
+    # The type and traceback only: messages of database errors can quote the data.
+    log.error("unexpected %s while handling a request", type(error).__name__, exc_info=False)
+    return error_response(500, ["Internal server error"])
+
+
+def register_error_handlers(target: Flask | Blueprint) -> None:
+    """JSON answers for everything raised in ``target``'s views."""
+    target.register_error_handler(DomainError, _domain_error)
+    target.register_error_handler(MalformedRequest, _malformed)
+    target.register_error_handler(HTTPException, _http_error)
+    if isinstance(target, Flask):
+        target.register_error_handler(Exception, _unexpected)

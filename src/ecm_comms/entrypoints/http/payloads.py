@@ -1,0 +1,53 @@
+"""Reading request bodies and path parameters into plain values; shape errors only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+from ecm_comms.domain.errors import PatientNotFound
+from ecm_comms.entrypoints.http.errors import MalformedRequest
+
+# Ids are 64-bit integers; anything else cannot name a patient.
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def patient_id_from_path(raw: str) -> int:
+    if not _ID.fullmatch(raw):
+        raise PatientNotFound()
+    return int(raw)
+
+
+def json_object() -> dict[str, Any]:
+    try:
+        payload = request.get_json(force=True)
+    except BadRequest as error:
+        raise MalformedRequest(400, ["Request body must be valid JSON"]) from error
+    if not isinstance(payload, dict):
+        raise MalformedRequest(400, ["Request body must be a JSON object"])
+    return payload
+
+
+def member_object(payload: dict[str, Any], name: str) -> dict[str, Any]:
+    """``payload[name]``, which must be an object (``{"sms": {...}}``)."""
+    member = payload.get(name)
+    if member is None:
+        raise MalformedRequest(422, [f'"{name}" is required'])
+    if not isinstance(member, dict):
+        raise MalformedRequest(422, [f'"{name}" must be an object'])
+    return member
+
+
+def optional_strings(member: dict[str, Any], fields: dict[str, str]) -> dict[str, str | None]:
+    """The named fields as strings or None; ``fields`` maps each key to its label in messages."""
+    problems = [
+        f"{label} must be a string"
+        for key, label in fields.items()
+        if member.get(key) is not None and not isinstance(member[key], str)
+    ]
+    if problems:
+        raise MalformedRequest(422, problems)
+    return {key: member.get(key) for key in fields}

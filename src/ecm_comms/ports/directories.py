@@ -1,0 +1,31 @@
+"""Who the patients and users are. A host service may bring its own directories."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ecm_comms.domain.people import Patient, User
+
+
+class PatientDirectory(Protocol):
+    def find(self, patient_id: int, clinic_id: int) -> Patient | None:
+        """The patient with this id if they belong to this clinic, else None."""
+
+
+class PatientRegistry(Protocol):
+    def upsert(self, patient: Patient) -> None:
+        """Store the patient, replacing what was known of them (phone numbers included)."""
+
+
+class UserDirectory(Protocol):
+    def find_by_token_digest(self, digest: str) -> User | None: ...
+
+
+class UserRegistry(Protocol):
+    def get(self, user_id: int) -> User | None: ...
+
+    def add(self, user: User, token_digest: str) -> None:
+        """Store a new user; ``UserAlreadyExists`` if the id is taken."""
+
+    def replace_token(self, user_id: int, token_digest: str) -> None:
+        """The user's previous token stops working."""
