@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
@@ -84,7 +84,9 @@ class TwilioGateway:
             try:
                 return request()
             except TwilioRestException as error:
-                failure = _from_rest_exception(error)
+                failure = _refusal(int(error.status), error.code, _twilio_message(error.msg))
+            except TwilioServiceException as error:  # Twilio's newer RFC 9457 error bodies
+                failure = _refusal(int(error.status), error.code, error.detail or error.title)
             except requests.exceptions.ConnectTimeout:
                 # Connecting never finished, so Twilio never saw the request.
                 failure = GatewayError(
@@ -109,16 +111,18 @@ class TwilioGateway:
             attempt += 1
 
 
-def _from_rest_exception(error: TwilioRestException) -> GatewayError:
-    status = int(error.status)
-    retry_safe = status in _RETRYABLE_HTTP_STATUSES or error.code in _RETRYABLE_CODES
-    reason = error.msg or f"Twilio answered HTTP {status}"
+def _refusal(status: int, code: int | None, message: str | None) -> GatewayError:
     return GatewayError(
-        reason,
-        code=error.code,
+        message or f"Twilio answered HTTP {status}",
+        code=code,
         unavailable=status >= 500 or status == 429,
-        retry_safe=retry_safe,
+        retry_safe=status in _RETRYABLE_HTTP_STATUSES or code in _RETRYABLE_CODES,
     )
+
+
+def _twilio_message(message: str) -> str:
+    """Twilio's own words: twilio-python puts "Unable to create record: " in front of them."""
+    return message.split(": ", 1)[1] if message.startswith("Unable to ") else message
 
 
 class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
@@ -161,10 +165,21 @@ def make_twilio_gateway(
     if missing:
         raise ValueError(f"the Twilio gateway needs {', '.join(missing)}")
     assert from_number is not None
+    client = twilio_client(account_sid, auth_token, api_base_url, timeout_seconds)
+    return TwilioGateway(client, PhoneNumber.parse(from_number))
+
+
+def twilio_client(
+    account_sid: str | None,
+    auth_token: str | None,
+    api_base_url: str | None = None,
+    timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
+) -> Client:
+    """twilio-python's client, every request bounded by ``timeout_seconds``, optionally sent to
+    ``api_base_url`` (a local stand-in) instead of Twilio."""
     http_client = (
         _RebasedHttpClient(api_base_url, timeout=timeout_seconds)
         if api_base_url
         else TwilioHttpClient(timeout=timeout_seconds)
     )
-    client = Client(account_sid, auth_token, http_client=http_client)
-    return TwilioGateway(client, PhoneNumber.parse(from_number))
+    return Client(account_sid, auth_token, http_client=http_client)

@@ -1,0 +1,76 @@
+"""Running ``ecm-comms`` as a separate process, as a front end or operator would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+ECM_COMMS = str(Path(sys.executable).with_name("ecm-comms"))
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any ECM_ or TWILIO_ setting, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECM_", "TWILIO_"))}
+    return env | settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_cli(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> str:
+    done = subprocess.run(  # noqa: S603 - our own command
+        [ECM_COMMS, *args], env=dict(env), cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+@contextmanager
+def served(
+    *args: str, port: int, env: Mapping[str, str], cwd: Path | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """``ecm-comms <args> --port <port>`` running until the block ends; output goes to files."""
+    log_dir = Path(cwd or ".")
+    with (
+        open(log_dir / "server.out", "w+") as out,
+        open(log_dir / "server.err", "w+") as err,
+    ):
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            [ECM_COMMS, *args, "--port", str(port)],
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
+        try:
+            wait_for_port(port, process)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

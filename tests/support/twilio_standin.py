@@ -1,0 +1,146 @@
+"""A stand-in for Twilio's REST API, served over real HTTP on a loopback port.
+
+It answers the Messages and Calls resources as Twilio does, records every request, and can be told
+to answer the next requests with an error (Twilio's JSON error body) or to stall.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+_RESOURCE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/(?P<kind>Messages|Calls)\.json$")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    form: dict[str, list[str]]
+    account_sid: str | None
+
+    def field(self, name: str) -> str:
+        return self.form[name][0]
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    code: int | None = None
+    message: str = ""
+
+    def body(self) -> bytes:
+        return json.dumps(
+            {
+                "code": self.code,
+                "message": self.message,
+                "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
+                "status": self.status,
+            }
+        ).encode()
+
+
+@dataclass
+class TwilioStandIn:
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _script: deque[Failure | float] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    base_url: str = ""
+
+    def fail_next(
+        self, status: int, code: int | None = None, message: str = "", times: int = 1
+    ) -> None:
+        with self._lock:
+            self._script.extend([Failure(status, code, message)] * times)
+
+    def stall_next(self, seconds: float) -> None:
+        with self._lock:
+            self._script.append(seconds)
+
+    def _next_action(self) -> Failure | float | None:
+        with self._lock:
+            return self._script.popleft() if self._script else None
+
+    def answer(self, request: RecordedRequest, kind: str, account: str) -> tuple[int, bytes]:
+        self.requests.append(request)
+        action = self._next_action()
+        if isinstance(action, float | int):
+            time.sleep(action)
+        elif isinstance(action, Failure):
+            return action.status, action.body()
+        if kind == "Messages":
+            resource: dict[str, Any] = {
+                "sid": "SM" + secrets.token_hex(16),
+                "status": "queued",
+                "body": request.field("Body"),
+            }
+        else:
+            resource = {"sid": "CA" + secrets.token_hex(16), "status": "queued"}
+        resource |= {
+            "account_sid": account,
+            "to": request.field("To"),
+            "from": request.field("From"),
+            "date_created": "Wed, 27 Nov 2024 10:00:00 +0000",
+        }
+        return 201, json.dumps(resource).encode()
+
+
+def _handler(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+            account = None
+            auth = self.headers.get("Authorization", "")
+            if auth.startswith("Basic "):
+                account = base64.b64decode(auth[6:]).decode().split(":", 1)[0]
+            match = _RESOURCE.match(self.path.split("?", 1)[0])
+            if match is None:
+                self._send(404, Failure(404, 20404, "The requested resource was not found").body())
+                return
+            request = RecordedRequest("POST", self.path, form, account)
+            status, body = standin.answer(request, match["kind"], match["account"])
+            self._send(status, body)
+
+        def _send(self, status: int, body: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+class RunningStandIn:
+    """``with RunningStandIn() as twilio: ... twilio.base_url ...``"""
+
+    def __init__(self) -> None:
+        self.standin = TwilioStandIn()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.standin))
+        self._server.daemon_threads = True
+        self.standin.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TwilioStandIn:
+        self._thread.start()
+        return self.standin
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
