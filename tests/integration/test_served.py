@@ -69,7 +69,8 @@ def test_the_demo_prints_a_curl_command_that_sends_the_documents_sms(tmp_path: P
         "twilio_sid": "",
         "to": "+18051234567",
         "from": "+15005550006",
-        "body": "Hello! This is a reminder about your upcoming appointment. Please reply to confirm.",
+        "body": "Hello! This is a reminder about your upcoming appointment. "
+        "Please reply to confirm.",
         "status": "queued",
         "direction": "outbound",
         "created_at": "",

@@ -81,9 +81,8 @@ def test_a_twilio_sid_is_stored_once(container: Container) -> None:
         uow.messages.add(a_message("SM" + "b" * 32))
         uow.commit()
 
-    with pytest.raises(IntegrityError), container.uow() as uow:
+    with container.uow() as uow, pytest.raises(IntegrityError):
         uow.messages.add(a_message("SM" + "b" * 32))
-        uow.commit()
 
     assert count(container, tables.text_messages) == 1
 

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 def run_cli(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> str:
-    done = subprocess.run(  # noqa: S603 - our own command
+    done = subprocess.run(
         [ECM_COMMS, *args], env=dict(env), cwd=cwd, capture_output=True, text=True, check=True
     )
     return done.stdout
@@ -56,7 +56,7 @@ def served(
         open(log_dir / "server.out", "w+") as out,
         open(log_dir / "server.err", "w+") as err,
     ):
-        process = subprocess.Popen(  # noqa: S603 - our own command
+        process = subprocess.Popen(
             [ECM_COMMS, *args, "--port", str(port)],
             env=dict(env),
             cwd=cwd,
