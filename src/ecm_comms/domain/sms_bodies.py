@@ -10,6 +10,7 @@ from ecm_comms.domain.errors import ValidationError
 MAX_SMS_BODY_LENGTH = 1600
 BODY_REQUIRED = "Body is required"
 BODY_TOO_LONG = f"Body is too long (maximum is {MAX_SMS_BODY_LENGTH} characters)"
+BODY_UNSENDABLE = "Body contains characters that cannot be sent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,20 @@ class SmsBody:
             raise ValidationError(BODY_REQUIRED)
         if len(raw) > MAX_SMS_BODY_LENGTH:
             raise ValidationError(BODY_TOO_LONG)
+        if not _sendable(raw):
+            raise ValidationError(BODY_UNSENDABLE)
         return cls(raw)
 
     def __str__(self) -> str:
         return self.text
+
+
+def _sendable(text: str) -> bool:
+    """NUL and lone surrogates (valid in JSON strings) are neither SMS text nor storable."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -97,7 +97,7 @@ class UpsertPatientHandler:
 
 
 def _parse_optional(raw: str | None, region: str) -> PhoneNumber | None:
-    if raw is None:
+    if raw is None or not raw.strip():
         return None
     try:
         return PhoneNumber.parse(raw, region)

@@ -21,6 +21,8 @@ def create_app(container: Container | None = None) -> Flask:
     container = container if container is not None else create_container()
     app = Flask("ecm_comms")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    # A doubled slash would otherwise be redirected with an HTML body.
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the document's field order
     register_error_handlers(app)
     init_app(app, container)

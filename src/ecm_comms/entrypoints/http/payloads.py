@@ -24,7 +24,7 @@ def patient_id_from_path(raw: str) -> int:
 def json_object() -> dict[str, Any]:
     try:
         payload = request.get_json(force=True)
-    except BadRequest as error:
+    except (BadRequest, RecursionError) as error:  # deep nesting exhausts the parser's stack
         raise MalformedRequest(400, ["Request body must be valid JSON"]) from error
     if not isinstance(payload, dict):
         raise MalformedRequest(400, ["Request body must be a JSON object"])

@@ -1,0 +1,103 @@
+"""What an API request left behind: its answer, the rows in the database, what went to Twilio.
+
+Tests compare a whole ``Outcome`` with the one they expect (``refused(422, [...])``), so that a
+failure shows every difference at once and pytest's dataclass diff names the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping, Table, func, select
+from werkzeug.test import TestResponse
+
+from ecm_comms.adapters.memory import FakeGateway
+from ecm_comms.adapters.sql import tables
+from ecm_comms.container import Container
+
+API = "/v1/clinic/ecm/communications"
+
+# The tables an outbound communication writes to, in the order they are written.
+RECORD_TABLES: tuple[Table, ...] = (
+    tables.text_messages,
+    tables.voice_calls,
+    tables.activities,
+    tables.events,
+)
+
+NOTHING_RECORDED: dict[str, int] = {table.name: 0 for table in RECORD_TABLES}
+
+
+def sms_url(patient_id: int | str = 123) -> str:
+    return f"{API}/patients/{patient_id}/sms"
+
+
+def call_url(patient_id: int | str = 123) -> str:
+    return f"{API}/patients/{patient_id}/call"
+
+
+def count_rows(container: Container) -> dict[str, int]:
+    """The number of rows in each of ``RECORD_TABLES``, by table name."""
+    with container.engine().connect() as connection:
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in RECORD_TABLES
+        }
+
+
+def recorded(
+    *, text_messages: int = 0, voice_calls: int = 0, activities: int = 0
+) -> dict[str, int]:
+    """The expected ``count_rows``; every activity comes with exactly one event."""
+    return {
+        "text_messages": text_messages,
+        "voice_calls": voice_calls,
+        "activities": activities,
+        "events": activities,
+    }
+
+
+def rows(container: Container, table: Table) -> list[RowMapping]:
+    """Every row of ``table``, oldest first."""
+    with container.engine().connect() as connection:
+        return list(connection.execute(select(table).order_by(table.c.id)).mappings())
+
+
+def only_row(container: Container, table: Table) -> RowMapping:
+    found = rows(container, table)
+    assert len(found) == 1, f"{table.name}: {len(found)} rows, expected exactly one"
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    content_type: str | None
+    body: Any
+    records: dict[str, int]
+    sms_sent: int
+    calls_started: int
+
+
+def outcome(response: TestResponse, container: Container, gateway: FakeGateway) -> Outcome:
+    return Outcome(
+        status=response.status_code,
+        content_type=response.mimetype,
+        body=response.get_json(silent=True),
+        records=count_rows(container),
+        sms_sent=len(gateway.sent),
+        calls_started=len(gateway.calls),
+    )
+
+
+def refused(status: int, errors: list[str]) -> Outcome:
+    """A JSON error answer after which nothing is on record and nothing went to Twilio."""
+    return Outcome(
+        status=status,
+        content_type="application/json",
+        body={"errors": errors},
+        records=NOTHING_RECORDED,
+        sms_sent=0,
+        calls_started=0,
+    )
