@@ -24,8 +24,24 @@ from ecm_comms.domain.use_cases.accounts import (
     RegisterUserHandler,
     UpsertPatientHandler,
 )
+from ecm_comms.domain.use_cases.apply_status import ApplyCallStatusHandler, ApplySmsStatusHandler
+from ecm_comms.domain.use_cases.history import (
+    GetCallHandler,
+    GetSmsHandler,
+    ListCommunicationsHandler,
+)
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
+from ecm_comms.domain.use_cases.record_inbound import (
+    RecordInboundCallHandler,
+    RecordInboundSmsHandler,
+)
 from ecm_comms.domain.use_cases.send_sms import SendSmsHandler
+from ecm_comms.ports.directories import (
+    PatientDirectory,
+    PatientRegistry,
+    UserDirectory,
+    UserRegistry,
+)
 from ecm_comms.settings import settings_from_environ
 
 
@@ -33,17 +49,32 @@ def _sender(from_number: str | None) -> PhoneNumber:
     return PhoneNumber.parse(from_number) if from_number else DEFAULT_SENDER
 
 
+def _optional_phone(number: str | None, region: str) -> PhoneNumber | None:
+    return PhoneNumber.parse(number, region) if number else None
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
 
     clock = providers.Singleton(SystemClock)
+    clinic_number = providers.Singleton(
+        _optional_phone, config.clinic_number, config.default_region
+    )
     engine = providers.Singleton(make_engine, config.database_url)
 
     uow = providers.Factory(SqlUnitOfWork, engine)
-    patient_directory = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
-    patient_registry = patient_directory
-    user_directory = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
-    user_registry = user_directory
+    sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
+    sql_users = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
+    # Separate seams over one default: a host may override who its patients are (the
+    # directory) and still register patients here, or neither.
+    patient_directory: providers.Dependency[PatientDirectory] = providers.Dependency(
+        default=sql_patients
+    )
+    patient_registry: providers.Dependency[PatientRegistry] = providers.Dependency(
+        default=sql_patients
+    )
+    user_directory: providers.Dependency[UserDirectory] = providers.Dependency(default=sql_users)
+    user_registry: providers.Dependency[UserRegistry] = providers.Dependency(default=sql_users)
 
     gateway = providers.Selector(
         config.gateway,
@@ -56,6 +87,8 @@ class Container(containers.DeclarativeContainer):
             auth_token=config.twilio.auth_token,
             from_number=config.twilio.from_number,
             api_base_url=config.twilio.api_base_url,
+            public_base_url=config.public_base_url,
+            unavailable_message=config.call_unavailable_message,
         ),
     )
 
@@ -74,6 +107,30 @@ class Container(containers.DeclarativeContainer):
         gateway=gateway,
         clock=clock,
         default_region=config.default_region,
+        clinic_number=clinic_number,
+    )
+    record_inbound_sms = providers.Factory(
+        RecordInboundSmsHandler,
+        uow=uow,
+        patients=patient_directory,
+        clock=clock,
+        default_region=config.default_region,
+    )
+    record_inbound_call = providers.Factory(
+        RecordInboundCallHandler,
+        uow=uow,
+        patients=patient_directory,
+        users=user_directory,
+        clock=clock,
+        default_region=config.default_region,
+        clinic_number=clinic_number,
+    )
+    apply_sms_status = providers.Factory(ApplySmsStatusHandler, uow=uow, clock=clock)
+    apply_call_status = providers.Factory(ApplyCallStatusHandler, uow=uow, clock=clock)
+    get_sms = providers.Factory(GetSmsHandler, uow=uow)
+    get_call = providers.Factory(GetCallHandler, uow=uow)
+    list_communications = providers.Factory(
+        ListCommunicationsHandler, uow=uow, patients=patient_directory
     )
     authenticate = providers.Factory(AuthenticateHandler, users=user_directory)
     register_user = providers.Factory(

@@ -9,6 +9,11 @@ from typing import Any
 import phonenumbers
 
 DEFAULT_DATABASE_URL = "sqlite:///ecm_comms.sqlite3"
+# Said on a call when no one can be connected: a patient answering ours, or calling the clinic.
+DEFAULT_CALL_UNAVAILABLE_MESSAGE = (
+    "Hello, this is your care team. No one is available to talk right now. "
+    "Please call us back later, or send us a text message."
+)
 
 
 class SettingsError(ValueError):
@@ -25,8 +30,17 @@ def settings_from_environ(environ: Mapping[str, str] | None = None) -> dict[str,
     region = (env.get("ECM_DEFAULT_REGION") or "US").upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise SettingsError(f"ECM_DEFAULT_REGION {region!r} is not a region phonenumbers knows")
+    clinic_number = env.get("ECM_CLINIC_PHONE_NUMBER") or None
+    if clinic_number and not phonenumbers.is_possible_number(_parsed(clinic_number, region)):
+        raise SettingsError("ECM_CLINIC_PHONE_NUMBER is not a phone number")
     return {
         "database_url": env.get("ECM_DATABASE_URL") or DEFAULT_DATABASE_URL,
+        "clinic_number": clinic_number,
+        "call_unavailable_message": env.get("ECM_CALL_UNAVAILABLE_MESSAGE")
+        or DEFAULT_CALL_UNAVAILABLE_MESSAGE,
+        # Development only: Twilio's signatures go unchecked, and the server says so loudly.
+        "skip_webhook_signatures": env.get("ECM_INSECURE_SKIP_TWILIO_SIGNATURES", "").lower()
+        in ("1", "true", "yes"),
         "public_base_url": (env.get("ECM_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         "default_region": region,
         "gateway": gateway,
@@ -42,3 +56,10 @@ def settings_from_environ(environ: Mapping[str, str] | None = None) -> dict[str,
             "api_base_url": env.get("TWILIO_API_BASE_URL") or None,
         },
     }
+
+
+def _parsed(number: str, region: str) -> phonenumbers.PhoneNumber:
+    try:
+        return phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as error:
+        raise SettingsError(f"not a phone number: {error}") from error

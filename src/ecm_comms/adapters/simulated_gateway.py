@@ -9,9 +9,8 @@ from __future__ import annotations
 from ecm_comms.adapters.sids import new_sid
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
-from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
-from ecm_comms.ports.gateway import CallReceipt, SmsReceipt
+from ecm_comms.ports.gateway import CallReceipt, OutboundCall, OutboundSms, SmsReceipt
 
 # Twilio's own test number that is always a valid sender.
 DEFAULT_SENDER = PhoneNumber("+15005550006")
@@ -30,12 +29,16 @@ class SimulatedGateway:
     def __init__(self, sender: PhoneNumber = DEFAULT_SENDER) -> None:
         self._sender = sender
 
-    def send_sms(self, to: PhoneNumber, body: SmsBody) -> SmsReceipt:
-        self._refuse_magic_numbers(to)
+    @property
+    def sender(self) -> PhoneNumber:
+        return self._sender
+
+    def send_sms(self, sms: OutboundSms) -> SmsReceipt:
+        self._refuse_magic_numbers(sms.to)
         return SmsReceipt(sid=new_sid("SM"), status=SmsStatus.QUEUED, sender=self._sender)
 
-    def start_call(self, to: PhoneNumber) -> CallReceipt:
-        self._refuse_magic_numbers(to)
+    def start_call(self, call: OutboundCall) -> CallReceipt:
+        self._refuse_magic_numbers(call.to)
         return CallReceipt(sid=new_sid("CA"), status=CallStatus.QUEUED, sender=self._sender)
 
     @staticmethod

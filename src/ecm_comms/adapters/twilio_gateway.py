@@ -16,9 +16,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
-from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
-from ecm_comms.ports.gateway import CallReceipt, SmsReceipt
+from ecm_comms.ports.gateway import CallReceipt, OutboundCall, OutboundSms, SmsReceipt
+from ecm_comms.webhook_routes import CALL_STATUS, SMS_STATUS, status_callback_url
 
 log = logging.getLogger(__name__)
 
@@ -30,46 +30,82 @@ BACKOFF_SECONDS = 0.25
 # Twilio's answers that promise nothing was done, so asking again cannot send twice.
 _RETRYABLE_HTTP_STATUSES = {429, 503}
 _RETRYABLE_CODES = {20429}
-DEFAULT_CALL_GREETING = "Hello, this is your care team calling. Please hold."
+_CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
 class TwilioGateway:
+    """SMS and calls through twilio-python.
+
+    With ``public_base_url``, Twilio is asked to report every status to the webhooks, at a URL
+    carrying our record's id; without it, no status callbacks are asked for.
+    """
+
     def __init__(
         self,
         client: Client,
         sender: PhoneNumber,
         *,
-        call_greeting: str = DEFAULT_CALL_GREETING,
+        public_base_url: str | None = None,
+        unavailable_message: str = "",
         max_attempts: int = MAX_ATTEMPTS,
         backoff_seconds: float = BACKOFF_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
         self._sender = sender
-        self._call_greeting = call_greeting
+        self._public_base_url = public_base_url
+        self._unavailable_message = unavailable_message
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds
         self._sleep = sleep
 
-    def send_sms(self, to: PhoneNumber, body: SmsBody) -> SmsReceipt:
+    @property
+    def sender(self) -> PhoneNumber:
+        return self._sender
+
+    def send_sms(self, sms: OutboundSms) -> SmsReceipt:
+        options: dict[str, Any] = {}
+        if self._public_base_url:
+            options["status_callback"] = status_callback_url(
+                self._public_base_url, SMS_STATUS, sms.record_id
+            )
         message = self._with_retries(
             lambda: self._client.messages.create(
-                to=to.e164, from_=self._sender.e164, body=body.text
+                to=sms.to.e164, from_=self._sender.e164, body=sms.body.text, **options
             )
         )
         return SmsReceipt(
             sid=message.sid, status=SmsStatus(message.status), sender=self._sender_of(message)
         )
 
-    def start_call(self, to: PhoneNumber) -> CallReceipt:
-        twiml = VoiceResponse()
-        twiml.say(self._call_greeting)
-        call = self._with_retries(
-            lambda: self._client.calls.create(to=to.e164, from_=self._sender.e164, twiml=str(twiml))
+    def start_call(self, call: OutboundCall) -> CallReceipt:
+        options: dict[str, Any] = {}
+        if self._public_base_url:
+            options["status_callback"] = status_callback_url(
+                self._public_base_url, CALL_STATUS, call.record_id
+            )
+            options["status_callback_event"] = _CALL_EVENTS
+        created = self._with_retries(
+            lambda: self._client.calls.create(
+                to=call.to.e164,
+                from_=self._sender.e164,
+                twiml=str(self._on_answer(call.connect_to)),
+                **options,
+            )
         )
         return CallReceipt(
-            sid=call.sid, status=CallStatus(call.status), sender=self._sender_of(call)
+            sid=created.sid, status=CallStatus(created.status), sender=self._sender_of(created)
         )
+
+    def _on_answer(self, connect_to: PhoneNumber | None) -> VoiceResponse:
+        twiml = VoiceResponse()
+        if connect_to is not None:
+            twiml.dial(connect_to.e164)
+        else:
+            if self._unavailable_message:
+                twiml.say(self._unavailable_message)
+            twiml.hangup()
+        return twiml
 
     def _sender_of(self, resource: Any) -> PhoneNumber:
         reported = getattr(resource, "from_", None) or getattr(resource, "from_formatted", None)
@@ -151,8 +187,11 @@ def make_twilio_gateway(
     auth_token: str | None,
     from_number: str | None,
     api_base_url: str | None = None,
+    public_base_url: str | None = None,
+    unavailable_message: str = "",
     timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
 ) -> TwilioGateway:
+    """The gateway as configured from the environment; refuses to start without credentials."""
     missing = [
         name
         for name, value in (
@@ -166,7 +205,17 @@ def make_twilio_gateway(
         raise ValueError(f"the Twilio gateway needs {', '.join(missing)}")
     assert from_number is not None
     client = twilio_client(account_sid, auth_token, api_base_url, timeout_seconds)
-    return TwilioGateway(client, PhoneNumber.parse(from_number))
+    if not public_base_url:
+        log.warning(
+            "ECM_PUBLIC_BASE_URL is not set: Twilio will not report statuses of outbound SMS "
+            "and calls, and records stay at the status Twilio first answered"
+        )
+    return TwilioGateway(
+        client,
+        PhoneNumber.parse(from_number),
+        public_base_url=public_base_url,
+        unavailable_message=unavailable_message,
+    )
 
 
 def twilio_client(

@@ -28,37 +28,28 @@ class Activity:
     id: int | None = None  # given by the repository when the activity is added
 
     @classmethod
-    def for_text_message(
-        cls, message: TextMessage, *, performed_by_id: int | None, assigned_to_id: int | None
+    def for_communication(
+        cls,
+        record: TextMessage | VoiceCall,
+        *,
+        performed_by_id: int | None,
+        assigned_to_id: int | None,
     ) -> Activity:
-        assert message.id is not None, "a stored SMS"
-        assert message.patient_id is not None, "a matched SMS"
+        """The activity of a stored SMS or call with a patient."""
+        assert record.id is not None, "a stored record"
+        assert record.patient_id is not None, "a record matched to a patient"
+        assert record.clinic_id is not None, "a record matched to a clinic"
+        is_sms = isinstance(record, TextMessage)
         return cls(
-            clinic_id=message.clinic_id,
-            activity_type=Channel.SMS,
+            clinic_id=record.clinic_id,
+            activity_type=Channel.SMS if is_sms else Channel.CALL,
             status=ActivityStatus.CREATED,
-            patient_id=message.patient_id,
+            patient_id=record.patient_id,
             performed_by_id=performed_by_id,
             assigned_to_id=assigned_to_id,
-            created_at=message.created_at,
-            text_message_id=message.id,
-        )
-
-    @classmethod
-    def for_voice_call(
-        cls, call: VoiceCall, *, performed_by_id: int | None, assigned_to_id: int | None
-    ) -> Activity:
-        assert call.id is not None, "a stored call"
-        assert call.patient_id is not None, "a matched call"
-        return cls(
-            clinic_id=call.clinic_id,
-            activity_type=Channel.CALL,
-            status=ActivityStatus.CREATED,
-            patient_id=call.patient_id,
-            performed_by_id=performed_by_id,
-            assigned_to_id=assigned_to_id,
-            created_at=call.created_at,
-            voice_call_id=call.id,
+            created_at=record.created_at,
+            text_message_id=record.id if is_sms else None,
+            voice_call_id=None if is_sms else record.id,
         )
 
 

@@ -49,3 +49,67 @@ class UpsertPatient:
     phone_numbers: tuple[str, ...] = ()
     name: str | None = None
     coordinator_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInboundSms:
+    """Twilio's inbound SMS webhook: a patient (or anyone) texted the clinic."""
+
+    twilio_sid: str
+    from_number: str
+    to_number: str
+    body: str
+    opt_out_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInboundCall:
+    """Twilio's inbound call webhook: someone is calling the clinic."""
+
+    twilio_sid: str
+    from_number: str
+    to_number: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySmsStatus:
+    """Twilio's SMS status callback. ``record_id`` rides in the callback URL."""
+
+    twilio_sid: str
+    status: str
+    record_id: int | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyCallStatus:
+    """Twilio's call status callback. ``record_id`` rides in the callback URL."""
+
+    twilio_sid: str
+    status: str
+    record_id: int | None = None
+    duration_seconds: int | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetSms:
+    sms_id: int
+    requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class GetCall:
+    call_id: int
+    requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class ListCommunications:
+    patient_id: int
+    requested_by: User
+    limit: int | None = None
+    cursor: str | None = None

@@ -35,6 +35,20 @@ class PatientNotFound(DomainError):
         super().__init__(["Patient not found"])
 
 
+class RecordNotFound(DomainError):
+    """An SMS or call that does not exist, or belongs to another clinic."""
+
+    def __init__(self) -> None:
+        super().__init__(["Not found"])
+
+
+class RecipientOptedOut(DomainError):
+    """The number replied STOP (or Twilio said so); no SMS may go to it until it says START."""
+
+    def __init__(self) -> None:
+        super().__init__(["Failed to send SMS: The recipient has opted out of SMS (replied STOP)"])
+
+
 class NotAuthenticated(DomainError):
     """No API token, or one that matches no user."""
 
@@ -67,6 +81,11 @@ class GatewayError(Exception):
         self.code = code
         self.unavailable = unavailable
         self.retry_safe = retry_safe
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """The provider may have acted on the request (a timeout, a 5xx): it may have been sent."""
+        return self.unavailable and not self.retry_safe
 
 
 class CommunicationFailed(DomainError):

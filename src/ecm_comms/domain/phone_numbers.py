@@ -33,6 +33,15 @@ class PhoneNumber:
             raise ValidationError(INVALID_PHONE_NUMBER)
         return cls(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
+    @classmethod
+    def as_reported(cls, raw: str, region: str = "US") -> PhoneNumber:
+        """A sender or recipient as the provider reported it: E.164 when it is a phone number,
+        else kept as written (short codes, alphanumeric sender ids) so nothing is dropped."""
+        try:
+            return cls.parse(raw, region)
+        except ValidationError:
+            return cls(raw.strip())
+
     @property
     def masked(self) -> str:
         """The last four digits only: the form that may appear in logs."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from ecm_comms.domain.people import Patient, User
+from ecm_comms.domain.phone_numbers import PhoneNumber
 
 
 class PatientDirectory(Protocol):
     def find(self, patient_id: int, clinic_id: int) -> Patient | None:
         """The patient with this id if they belong to this clinic, else None."""
+
+    def find_by_phone(self, phone: PhoneNumber) -> Sequence[Patient]:
+        """Every patient, of any clinic, reachable at ``phone``; most recently updated first."""
 
 
 class PatientRegistry(Protocol):
@@ -19,6 +24,8 @@ class PatientRegistry(Protocol):
 
 class UserDirectory(Protocol):
     def find_by_token_digest(self, digest: str) -> User | None: ...
+
+    def get(self, user_id: int) -> User | None: ...
 
 
 class UserRegistry(Protocol):

@@ -11,6 +11,20 @@ from ecm_comms.domain.statuses import CallStatus, SmsStatus
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundSms:
+    record_id: int  # our record's id, carried in the status-callback URL
+    to: PhoneNumber
+    body: SmsBody
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundCall:
+    record_id: int  # our record's id, carried in the status-callback URL
+    to: PhoneNumber
+    connect_to: PhoneNumber | None  # who the patient talks to on answering; None: a message
+
+
+@dataclass(frozen=True, slots=True)
 class SmsReceipt:
     sid: str
     status: SmsStatus
@@ -30,6 +44,10 @@ class MessagingGateway(Protocol):
     Raises ``ecm_comms.domain.errors.GatewayError`` when the provider refuses or cannot be reached.
     """
 
-    def send_sms(self, to: PhoneNumber, body: SmsBody) -> SmsReceipt: ...
+    @property
+    def sender(self) -> PhoneNumber:
+        """The clinic's number that outbound SMS and calls come from."""
 
-    def start_call(self, to: PhoneNumber) -> CallReceipt: ...
+    def send_sms(self, sms: OutboundSms) -> SmsReceipt: ...
+
+    def start_call(self, call: OutboundCall) -> CallReceipt: ...

@@ -3,25 +3,47 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
+from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.phone_numbers import PhoneNumber
+
+Record = TypeVar("Record", TextMessage, VoiceCall)
 
 
-class TextMessageRepository(Protocol):
-    def add(self, message: TextMessage) -> None:
-        """Store the message and set its ``id``."""
+class CommunicationRepository(Protocol[Record]):
+    """The SMS (``uow.messages``) or the calls (``uow.calls``)."""
 
-    def get(self, message_id: int) -> TextMessage | None: ...
+    def add(self, record: Record) -> None:
+        """Store the record and set its ``id``."""
+
+    def add_if_new(self, record: Record) -> bool:
+        """Store the record unless one with its ``twilio_sid`` exists; True if stored.
+
+        Safe under concurrency: duplicates are refused by the database, not by a prior check.
+        """
+
+    def get(self, record_id: int) -> Record | None: ...
+
+    def get_by_sid(self, sid: str) -> Record | None: ...
+
+    def lock(self, *, sid: str | None = None, record_id: int | None = None) -> Record | None:
+        """The record with this sid, or else the one with this id that has no sid yet, locked
+        for update until the end of the transaction."""
+
+    def update(self, record: Record) -> None:
+        """Write back the record's status, sid, sender, duration and error."""
 
 
-class VoiceCallRepository(Protocol):
-    def add(self, call: VoiceCall) -> None:
-        """Store the call and set its ``id``."""
-
-    def get(self, call_id: int) -> VoiceCall | None: ...
+TextMessageRepository = CommunicationRepository[TextMessage]
+VoiceCallRepository = CommunicationRepository[VoiceCall]
 
 
 class ActivityRepository(Protocol):
@@ -29,6 +51,11 @@ class ActivityRepository(Protocol):
         """Store the activity and set its ``id``."""
 
     def get(self, activity_id: int) -> Activity | None: ...
+
+    def for_record(self, channel: Channel, record_id: int) -> Activity | None: ...
+
+    def last_performer(self, patient_id: int) -> int | None:
+        """The user who most recently reached out to the patient, if any did."""
 
 
 class EventRepository(Protocol):
@@ -38,6 +65,42 @@ class EventRepository(Protocol):
     def for_activity(self, activity_id: int) -> Event | None: ...
 
 
+class OptOutRepository(Protocol):
+    def is_opted_out(self, phone: PhoneNumber) -> bool: ...
+
+    def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
+        """Idempotent: opting out twice keeps the first time."""
+
+    def opt_in(self, phone: PhoneNumber) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """One status callback as Twilio sent it: the audit trail of a record's statuses."""
+
+    channel: Channel
+    twilio_sid: str
+    status: str
+    received_at: datetime
+    record_id: int | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    duration_seconds: int | None = None
+
+
+class StatusLog(Protocol):
+    def append(self, report: StatusReport) -> bool:
+        """Keep the report unless one for the same (channel, sid, status) is kept; True if new."""
+
+
+class ContactHistory(Protocol):
+    def most_recently_contacted(self, patient_ids: Sequence[int], phone: PhoneNumber) -> int | None:
+        """Of these patients, the one with the latest SMS or call at ``phone``, if any has one."""
+
+    def page(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
+        """Up to ``limit`` of the patient's SMS and calls, newest first, after ``after``."""
+
+
 class UnitOfWork(abc.ABC):
     """``with uow: ...; uow.commit()``; leaving the block without commit rolls back."""
 
@@ -45,6 +108,9 @@ class UnitOfWork(abc.ABC):
     calls: VoiceCallRepository
     activities: ActivityRepository
     events: EventRepository
+    opt_outs: OptOutRepository
+    status_log: StatusLog
+    contacts: ContactHistory
 
     def __enter__(self) -> Self:
         return self

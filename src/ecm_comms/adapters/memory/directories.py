@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ecm_comms.domain.errors import UnknownUser, UserAlreadyExists
 from ecm_comms.domain.people import Patient, User
+from ecm_comms.domain.phone_numbers import PhoneNumber
 
 
 class InMemoryPatientDirectory:
@@ -14,7 +15,12 @@ class InMemoryPatientDirectory:
         patient = self.patients.get(patient_id)
         return patient if patient is not None and patient.belongs_to(clinic_id) else None
 
+    def find_by_phone(self, phone: PhoneNumber) -> list[Patient]:
+        # Newest first, as the SQL directory lists most recently updated first.
+        return [p for p in reversed(self.patients.values()) if phone in p.phones]
+
     def upsert(self, patient: Patient) -> None:
+        self.patients.pop(patient.id, None)
         self.patients[patient.id] = patient
 
 

@@ -7,7 +7,7 @@ from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
-from ecm_comms.ports.gateway import CallReceipt, SmsReceipt
+from ecm_comms.ports.gateway import CallReceipt, OutboundCall, OutboundSms, SmsReceipt
 
 CLINIC_NUMBER = PhoneNumber("+18059876543")
 
@@ -17,37 +17,42 @@ class SentSms:
     sid: str
     to: PhoneNumber
     body: SmsBody
+    record_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class StartedCall:
     sid: str
     to: PhoneNumber
+    connect_to: PhoneNumber | None
+    record_id: int
 
 
 class FakeGateway:
     """Remembers what it was asked to send; ``fail_next`` makes the next request fail."""
 
     def __init__(self, sender: PhoneNumber = CLINIC_NUMBER) -> None:
-        self.sender = sender
+        self._sender = sender
         self.sent: list[SentSms] = []
         self.calls: list[StartedCall] = []
         self._failure: GatewayError | None = None
 
+    @property
+    def sender(self) -> PhoneNumber:
+        return self._sender
+
     def fail_next(self, error: GatewayError) -> None:
         self._failure = error
 
-    def send_sms(self, to: PhoneNumber, body: SmsBody) -> SmsReceipt:
+    def send_sms(self, sms: OutboundSms) -> SmsReceipt:
         self._raise_pending_failure()
-        sms = SentSms(new_sid("SM"), to, body)
-        self.sent.append(sms)
-        return SmsReceipt(sid=sms.sid, status=SmsStatus.QUEUED, sender=self.sender)
+        self.sent.append(SentSms(new_sid("SM"), sms.to, sms.body, sms.record_id))
+        return SmsReceipt(sid=self.sent[-1].sid, status=SmsStatus.QUEUED, sender=self._sender)
 
-    def start_call(self, to: PhoneNumber) -> CallReceipt:
+    def start_call(self, call: OutboundCall) -> CallReceipt:
         self._raise_pending_failure()
-        call = StartedCall(new_sid("CA"), to)
-        self.calls.append(call)
-        return CallReceipt(sid=call.sid, status=CallStatus.QUEUED, sender=self.sender)
+        self.calls.append(StartedCall(new_sid("CA"), call.to, call.connect_to, call.record_id))
+        return CallReceipt(sid=self.calls[-1].sid, status=CallStatus.QUEUED, sender=self._sender)
 
     def _raise_pending_failure(self) -> None:
         failure, self._failure = self._failure, None

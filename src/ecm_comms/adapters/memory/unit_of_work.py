@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Generic, Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
+from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import TextMessage, VoiceCall
-from ecm_comms.ports.unit_of_work import UnitOfWork
+from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.ports.unit_of_work import Record, StatusReport, UnitOfWork
 
 
 class _Identified(Protocol):
@@ -32,19 +37,125 @@ class InMemoryTable(Generic[Row]):
         return self.rows.get(row_id)
 
 
+class InMemoryCommunications(InMemoryTable[Record]):
+    def add_if_new(self, record: Record) -> bool:
+        if record.twilio_sid is not None and self.get_by_sid(record.twilio_sid) is not None:
+            return False
+        self.add(record)
+        return True
+
+    def get_by_sid(self, sid: str) -> Record | None:
+        return next((r for r in self.rows.values() if r.twilio_sid == sid), None)
+
+    def lock(self, *, sid: str | None = None, record_id: int | None = None) -> Record | None:
+        if sid is not None and (found := self.get_by_sid(sid)) is not None:
+            return found
+        record = self.rows.get(record_id) if record_id is not None else None
+        return record if record is not None and record.twilio_sid is None else None
+
+    def update(self, record: Record) -> None:
+        assert record.id is not None
+        self.rows[record.id] = record
+
+
+class InMemoryActivities(InMemoryTable[Activity]):
+    def for_record(self, channel: Channel, record_id: int) -> Activity | None:
+        def links(a: Activity) -> bool:
+            linked = a.text_message_id if channel is Channel.SMS else a.voice_call_id
+            return linked == record_id
+
+        return next((a for a in self.rows.values() if links(a)), None)
+
+    def last_performer(self, patient_id: int) -> int | None:
+        performed = [
+            a for a in self.rows.values() if a.patient_id == patient_id and a.performed_by_id
+        ]
+        latest = max(performed, key=lambda a: (a.created_at, a.id or 0), default=None)
+        return latest.performed_by_id if latest else None
+
+
 class InMemoryEvents(InMemoryTable[Event]):
     def for_activity(self, activity_id: int) -> Event | None:
         return next((e for e in self.rows.values() if e.activity_id == activity_id), None)
 
 
 @dataclass
+class InMemoryOptOuts:
+    opted_out: dict[str, datetime] = field(default_factory=dict)
+
+    def is_opted_out(self, phone: PhoneNumber) -> bool:
+        return phone.e164 in self.opted_out
+
+    def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
+        self.opted_out.setdefault(phone.e164, at)
+
+    def opt_in(self, phone: PhoneNumber) -> None:
+        self.opted_out.pop(phone.e164, None)
+
+
+@dataclass
+class InMemoryStatusLog:
+    reports: list[StatusReport] = field(default_factory=list)
+
+    def append(self, report: StatusReport) -> bool:
+        key = (report.channel, report.twilio_sid, report.status)
+        if any((r.channel, r.twilio_sid, r.status) == key for r in self.reports):
+            return False
+        self.reports.append(report)
+        return True
+
+
+@dataclass
 class InMemoryStore:
     """The committed records, shared by every unit of work built on it."""
 
-    messages: InMemoryTable[TextMessage] = field(default_factory=InMemoryTable)
-    calls: InMemoryTable[VoiceCall] = field(default_factory=InMemoryTable)
-    activities: InMemoryTable[Activity] = field(default_factory=InMemoryTable)
+    messages: InMemoryCommunications[TextMessage] = field(default_factory=InMemoryCommunications)
+    calls: InMemoryCommunications[VoiceCall] = field(default_factory=InMemoryCommunications)
+    activities: InMemoryActivities = field(default_factory=InMemoryActivities)
     events: InMemoryEvents = field(default_factory=InMemoryEvents)
+    opt_outs: InMemoryOptOuts = field(default_factory=InMemoryOptOuts)
+    status_log: InMemoryStatusLog = field(default_factory=InMemoryStatusLog)
+
+
+class InMemoryContacts:
+    """Reads across a store's SMS, calls and activities."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def most_recently_contacted(self, patient_ids: Sequence[int], phone: PhoneNumber) -> int | None:
+        at_phone = [
+            r for r in self._records() if r.patient_id in patient_ids and phone in (r.to, r.from_)
+        ]
+        latest = max(at_phone, key=lambda r: r.created_at, default=None)
+        return latest.patient_id if latest else None
+
+    def page(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
+        items = [
+            HistoryItem(r, self._activity_of(r))
+            for r in self._records()
+            if r.patient_id == patient_id
+        ]
+        items.sort(key=_order, reverse=True)
+        if after is not None:
+            items = [i for i in items if _order(i) < _order_of(after)]
+        return items[:limit]
+
+    def _records(self) -> list[TextMessage | VoiceCall]:
+        return [*self._store.messages.rows.values(), *self._store.calls.rows.values()]
+
+    def _activity_of(self, record: TextMessage | VoiceCall) -> Activity | None:
+        assert record.id is not None
+        channel = Channel.SMS if isinstance(record, TextMessage) else Channel.CALL
+        return self._store.activities.for_record(channel, record.id)
+
+
+def _order(item: HistoryItem) -> tuple[datetime, str, int]:
+    return _order_of(Position.of(item))
+
+
+def _order_of(position: Position) -> tuple[datetime, str, int]:
+    return (position.created_at, position.channel.value, position.record_id)
 
 
 class InMemoryUnitOfWork(UnitOfWork):
@@ -74,3 +185,6 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.calls = self._working.calls
         self.activities = self._working.activities
         self.events = self._working.events
+        self.opt_outs = self._working.opt_outs
+        self.status_log = self._working.status_log
+        self.contacts = InMemoryContacts(self._working)

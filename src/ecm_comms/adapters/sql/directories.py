@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,25 +24,35 @@ class SqlPatientDirectory:
         self._now = now
 
     def find(self, patient_id: int, clinic_id: int) -> Patient | None:
+        p = tables.patients
+        found = self._patients_where(p.c.id == patient_id, p.c.clinic_id == clinic_id)
+        return found[0] if found else None
+
+    def find_by_phone(self, phone: PhoneNumber) -> list[Patient]:
+        phones = tables.patient_phones
+        at_phone = select(phones.c.patient_id).where(phones.c.phone == phone.e164)
+        return self._patients_where(tables.patients.c.id.in_(at_phone))
+
+    def _patients_where(self, *conditions: Any) -> list[Patient]:
+        """Patients with their phone numbers in one query, most recently updated first."""
         p, phones = tables.patients, tables.patient_phones
         query = (
             select(p.c.id, p.c.clinic_id, p.c.name, p.c.coordinator_id, phones.c.phone)
             .outerjoin(phones, phones.c.patient_id == p.c.id)
-            .where(p.c.id == patient_id, p.c.clinic_id == clinic_id)
-            .order_by(phones.c.position)
+            .where(*conditions)
+            .order_by(p.c.updated_at.desc(), p.c.id, phones.c.position)
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        if not rows:
-            return None
-        first = rows[0]
-        return Patient(
-            id=first.id,
-            clinic_id=first.clinic_id,
-            name=first.name,
-            coordinator_id=first.coordinator_id,
-            phones=tuple(PhoneNumber(row.phone) for row in rows if row.phone is not None),
-        )
+        patients: dict[int, Patient] = {}
+        for row in rows:
+            known = patients.get(row.id) or Patient(
+                id=row.id, clinic_id=row.clinic_id, name=row.name, coordinator_id=row.coordinator_id
+            )
+            if row.phone is not None:
+                known = replace(known, phones=(*known.phones, PhoneNumber(row.phone)))
+            patients[row.id] = known
+        return list(patients.values())
 
     def upsert(self, patient: Patient) -> None:
         values = {

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+
+# An execution option marking a connection whose transaction will write (a unit of work).
+WRITE_TRANSACTION = "ecm_write_transaction"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -13,12 +16,23 @@ def make_engine(url: str, **options: Any) -> Engine:
     engine = create_engine(url, hide_parameters=True, **options)
     if is_sqlite:
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event start transactions instead of the driver's guesswork.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets readers and the single writer of several server workers proceed together.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # SQLite has no SELECT … FOR UPDATE. A writing transaction takes the write lock up front
+    # instead, so two of them (status callbacks for one message, say) run one after the other
+    # rather than both reading and one failing to upgrade its lock.
+    write = connection.get_execution_options().get(WRITE_TRANSACTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

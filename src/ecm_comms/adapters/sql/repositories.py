@@ -2,84 +2,137 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Generic
 
-from sqlalchemy import Connection, Row, Table, insert, select
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Row,
+    Table,
+    and_,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ecm_comms.adapters.sql import tables
-from ecm_comms.domain.activities import Activity, ActivityStatus, Event
-from ecm_comms.domain.channels import Channel, Direction
+from ecm_comms.adapters.sql.rows import (
+    activity_from_row,
+    communication_values,
+    event_from_row,
+    text_message_from_row,
+    voice_call_from_row,
+)
+from ecm_comms.domain.activities import Activity, Event
+from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.phone_numbers import PhoneNumber
-from ecm_comms.domain.sms_bodies import SmsBody
-from ecm_comms.domain.statuses import CallStatus, SmsStatus
+from ecm_comms.ports.unit_of_work import Record, StatusReport
 
 
-def _insert(connection: Connection, table: Table, values: dict[str, Any]) -> int:
-    new_id = connection.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
-    return int(new_id)
+def _insert_returning_id(connection: Connection, table: Table, values: dict[str, Any]) -> int:
+    return int(connection.execute(insert(table).values(values).returning(table.c.id)).scalar_one())
 
 
-def _one(connection: Connection, table: Table, row_id: int) -> Row[Any] | None:
-    return connection.execute(select(table).where(table.c.id == row_id)).first()
+def insert_unless_exists(connection: Connection, table: Table, *unique: str) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING: the database, not a prior read, refuses duplicates."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    raise NotImplementedError(f"no conflict-free insert for {dialect}")
 
 
-class SqlTextMessageRepository:
-    def __init__(self, connection: Connection) -> None:
+# What changes on a record after it is added: what the provider says about it.
+_UPDATABLE = (
+    "status",
+    "twilio_sid",
+    "from_number",
+    "duration_seconds",
+    "error_code",
+    "error_message",
+    "updated_at",
+)
+
+
+class _Communications(Generic[Record]):
+    """SMS or calls: the same columns but for the body (SMS) and the duration (calls)."""
+
+    def __init__(
+        self, connection: Connection, table: Table, from_row: Callable[[Row[Any]], Record]
+    ) -> None:
         self._connection = connection
+        self._table = table
+        self._from_row: Callable[[Row[Any]], Record] = from_row
 
-    def add(self, message: TextMessage) -> None:
-        message.id = _insert(
-            self._connection,
-            tables.text_messages,
-            {
-                "clinic_id": message.clinic_id,
-                "patient_id": message.patient_id,
-                "direction": message.direction.value,
-                "to_number": message.to.e164,
-                "from_number": message.from_.e164,
-                "body": message.body.text,
-                "status": message.status.value,
-                "twilio_sid": message.twilio_sid,
-                "error_code": message.error_code,
-                "error_message": message.error_message,
-                "created_at": message.created_at,
-                "updated_at": message.updated_at,
-            },
+    def add(self, record: Record) -> None:
+        record.id = _insert_returning_id(
+            self._connection, self._table, communication_values(record)
         )
 
-    def get(self, message_id: int) -> TextMessage | None:
-        row = _one(self._connection, tables.text_messages, message_id)
-        return None if row is None else text_message_from_row(row)
+    def add_if_new(self, record: Record) -> bool:
+        statement = insert_unless_exists(self._connection, self._table, "twilio_sid")
+        new_id = self._connection.execute(
+            statement.values(communication_values(record)).returning(self._table.c.id)
+        ).scalar_one_or_none()
+        if new_id is None:
+            return False
+        record.id = int(new_id)
+        return True
 
+    def get(self, record_id: int) -> Record | None:
+        return self._first(self._table.c.id == record_id)
 
-class SqlVoiceCallRepository:
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def get_by_sid(self, sid: str) -> Record | None:
+        return self._first(self._table.c.twilio_sid == sid)
 
-    def add(self, call: VoiceCall) -> None:
-        call.id = _insert(
-            self._connection,
-            tables.voice_calls,
-            {
-                "clinic_id": call.clinic_id,
-                "patient_id": call.patient_id,
-                "direction": call.direction.value,
-                "to_number": call.to.e164,
-                "from_number": call.from_.e164,
-                "status": call.status.value,
-                "twilio_sid": call.twilio_sid,
-                "duration_seconds": call.duration_seconds,
-                "error_code": call.error_code,
-                "error_message": call.error_message,
-                "created_at": call.created_at,
-                "updated_at": call.updated_at,
-            },
+    def lock(self, *, sid: str | None = None, record_id: int | None = None) -> Record | None:
+        t = self._table
+        matches = []
+        if sid is not None:
+            matches.append(t.c.twilio_sid == sid)
+        if record_id is not None:
+            matches.append(and_(t.c.id == record_id, t.c.twilio_sid.is_(None)))
+        if not matches:
+            return None
+        query = (
+            select(t)
+            .where(or_(*matches))
+            .order_by(t.c.twilio_sid.is_(None))  # a match on the sid wins
+            .limit(1)
+            .with_for_update()
+        )
+        row = self._connection.execute(query).first()
+        return None if row is None else self._from_row(row)
+
+    def update(self, record: Record) -> None:
+        assert record.id is not None
+        values = communication_values(record)
+        columns = {key: values[key] for key in _UPDATABLE if key in values}
+        self._connection.execute(
+            update(self._table).where(self._table.c.id == record.id).values(columns)
         )
 
-    def get(self, call_id: int) -> VoiceCall | None:
-        row = _one(self._connection, tables.voice_calls, call_id)
-        return None if row is None else voice_call_from_row(row)
+    def _first(self, condition: Any) -> Record | None:
+        row = self._connection.execute(select(self._table).where(condition)).first()
+        return None if row is None else self._from_row(row)
+
+
+class SqlTextMessageRepository(_Communications[TextMessage]):
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection, tables.text_messages, text_message_from_row)
+
+
+class SqlVoiceCallRepository(_Communications[VoiceCall]):
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection, tables.voice_calls, voice_call_from_row)
 
 
 class SqlActivityRepository:
@@ -87,7 +140,7 @@ class SqlActivityRepository:
         self._connection = connection
 
     def add(self, activity: Activity) -> None:
-        activity.id = _insert(
+        activity.id = _insert_returning_id(
             self._connection,
             tables.activities,
             {
@@ -104,7 +157,25 @@ class SqlActivityRepository:
         )
 
     def get(self, activity_id: int) -> Activity | None:
-        row = _one(self._connection, tables.activities, activity_id)
+        return self._first(tables.activities.c.id == activity_id)
+
+    def for_record(self, channel: Channel, record_id: int) -> Activity | None:
+        a = tables.activities
+        column = a.c.text_message_id if channel is Channel.SMS else a.c.voice_call_id
+        return self._first(column == record_id)
+
+    def last_performer(self, patient_id: int) -> int | None:
+        a = tables.activities
+        performer = self._connection.execute(
+            select(a.c.performed_by_id)
+            .where(a.c.patient_id == patient_id, a.c.performed_by_id.is_not(None))
+            .order_by(a.c.created_at.desc(), a.c.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return None if performer is None else int(performer)
+
+    def _first(self, condition: Any) -> Activity | None:
+        row = self._connection.execute(select(tables.activities).where(condition)).first()
         return None if row is None else activity_from_row(row)
 
 
@@ -113,7 +184,7 @@ class SqlEventRepository:
         self._connection = connection
 
     def add(self, event: Event) -> None:
-        event.id = _insert(
+        event.id = _insert_returning_id(
             self._connection,
             tables.events,
             {
@@ -132,63 +203,41 @@ class SqlEventRepository:
         return None if row is None else event_from_row(row)
 
 
-def text_message_from_row(row: Row[Any]) -> TextMessage:
-    return TextMessage(
-        id=row.id,
-        clinic_id=row.clinic_id,
-        patient_id=row.patient_id,
-        direction=Direction(row.direction),
-        to=PhoneNumber(row.to_number),
-        from_=PhoneNumber(row.from_number),
-        body=SmsBody(row.body),
-        status=SmsStatus(row.status),
-        twilio_sid=row.twilio_sid,
-        error_code=row.error_code,
-        error_message=row.error_message,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+class SqlOptOutRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def is_opted_out(self, phone: PhoneNumber) -> bool:
+        o = tables.opt_outs
+        return bool(
+            self._connection.execute(select(exists().where(o.c.phone == phone.e164))).scalar()
+        )
+
+    def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
+        statement = insert_unless_exists(self._connection, tables.opt_outs, "phone")
+        self._connection.execute(statement.values(phone=phone.e164, opted_out_at=at))
+
+    def opt_in(self, phone: PhoneNumber) -> None:
+        o = tables.opt_outs
+        self._connection.execute(delete(o).where(o.c.phone == phone.e164))
 
 
-def voice_call_from_row(row: Row[Any]) -> VoiceCall:
-    return VoiceCall(
-        id=row.id,
-        clinic_id=row.clinic_id,
-        patient_id=row.patient_id,
-        direction=Direction(row.direction),
-        to=PhoneNumber(row.to_number),
-        from_=PhoneNumber(row.from_number),
-        status=CallStatus(row.status),
-        twilio_sid=row.twilio_sid,
-        duration_seconds=row.duration_seconds,
-        error_code=row.error_code,
-        error_message=row.error_message,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+class SqlStatusLog:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
-
-def activity_from_row(row: Row[Any]) -> Activity:
-    return Activity(
-        id=row.id,
-        clinic_id=row.clinic_id,
-        activity_type=Channel(row.activity_type),
-        status=ActivityStatus(row.status),
-        patient_id=row.patient_id,
-        performed_by_id=row.performed_by_id,
-        assigned_to_id=row.assigned_to_id,
-        text_message_id=row.text_message_id,
-        voice_call_id=row.voice_call_id,
-        created_at=row.created_at,
-    )
-
-
-def event_from_row(row: Row[Any]) -> Event:
-    return Event(
-        id=row.id,
-        clinic_id=row.clinic_id,
-        event_type=Channel(row.event_type),
-        occurred_at=row.occurred_at,
-        patient_id=row.patient_id,
-        activity_id=row.activity_id,
-    )
+    def append(self, report: StatusReport) -> bool:
+        s = tables.status_callbacks
+        statement = insert_unless_exists(
+            self._connection, s, "channel", "twilio_sid", "status"
+        ).values(
+            channel=report.channel.value,
+            twilio_sid=report.twilio_sid,
+            status=report.status,
+            record_id=report.record_id,
+            error_code=report.error_code,
+            error_message=report.error_message,
+            duration_seconds=report.duration_seconds,
+            received_at=report.received_at,
+        )
+        return self._connection.execute(statement.returning(s.c.id)).first() is not None

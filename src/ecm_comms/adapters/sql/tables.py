@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from ecm_comms.adapters.sql.types import Id, UtcDateTime
@@ -66,14 +67,15 @@ text_messages = Table(
     "text_messages",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("clinic_id", BigInteger, nullable=False),
+    Column("clinic_id", BigInteger),  # None: an inbound record no patient matched
     Column("patient_id", BigInteger),
     Column("direction", String(10), nullable=False),
-    Column("to_number", String(20), nullable=False),
-    Column("from_number", String(20), nullable=False),
+    Column("to_number", String(64), nullable=False),
+    Column("from_number", String(64), nullable=False),
     Column("body", Text, nullable=False),
     Column("status", String(20), nullable=False),
     Column("twilio_sid", String(34), unique=True),
+    Column("sent_by_id", BigInteger),
     Column("error_code", Integer),
     Column("error_message", Text),
     Column("created_at", UtcDateTime, nullable=False),
@@ -85,13 +87,14 @@ voice_calls = Table(
     "voice_calls",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("clinic_id", BigInteger, nullable=False),
+    Column("clinic_id", BigInteger),  # None: an inbound record no patient matched
     Column("patient_id", BigInteger),
     Column("direction", String(10), nullable=False),
-    Column("to_number", String(20), nullable=False),
-    Column("from_number", String(20), nullable=False),
+    Column("to_number", String(64), nullable=False),
+    Column("from_number", String(64), nullable=False),
     Column("status", String(20), nullable=False),
     Column("twilio_sid", String(34), unique=True),
+    Column("sent_by_id", BigInteger),
     Column("duration_seconds", Integer),
     Column("error_code", Integer),
     Column("error_message", Text),
@@ -127,4 +130,27 @@ events = Table(
     Column("activity_id", Id, ForeignKey("activities.id"), nullable=False, unique=True),
     # Compliance reports read a clinic's events by time.
     Index("ix_events_clinic_id_occurred_at", "clinic_id", "occurred_at"),
+)
+
+# Every status callback as received: the audit trail. One row per (channel, sid, status).
+status_callbacks = Table(
+    "status_callbacks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(10), nullable=False),
+    Column("twilio_sid", String(34), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("record_id", BigInteger),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    Column("duration_seconds", Integer),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("channel", "twilio_sid", "status", name="uq_status_callbacks_channel"),
+)
+
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("phone", String(64), primary_key=True),
+    Column("opted_out_at", UtcDateTime, nullable=False),
 )

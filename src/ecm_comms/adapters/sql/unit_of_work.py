@@ -5,9 +5,13 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from ecm_comms.adapters.sql.contacts import SqlContactHistory
+from ecm_comms.adapters.sql.engine import WRITE_TRANSACTION
 from ecm_comms.adapters.sql.repositories import (
     SqlActivityRepository,
     SqlEventRepository,
+    SqlOptOutRepository,
+    SqlStatusLog,
     SqlTextMessageRepository,
     SqlVoiceCallRepository,
 )
@@ -22,12 +26,16 @@ class SqlUnitOfWork(UnitOfWork):
         self._connection: Connection | None = None
 
     def __enter__(self) -> Self:
-        self._connection = self._engine.connect()
-        self._connection.begin()
-        self.messages = SqlTextMessageRepository(self._connection)
-        self.calls = SqlVoiceCallRepository(self._connection)
-        self.activities = SqlActivityRepository(self._connection)
-        self.events = SqlEventRepository(self._connection)
+        connection = self._engine.connect().execution_options(**{WRITE_TRANSACTION: True})
+        connection.begin()
+        self._connection = connection
+        self.messages = SqlTextMessageRepository(connection)
+        self.calls = SqlVoiceCallRepository(connection)
+        self.activities = SqlActivityRepository(connection)
+        self.events = SqlEventRepository(connection)
+        self.opt_outs = SqlOptOutRepository(connection)
+        self.status_log = SqlStatusLog(connection)
+        self.contacts = SqlContactHistory(connection)
         return self
 
     def __exit__(

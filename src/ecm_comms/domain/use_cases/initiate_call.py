@@ -7,10 +7,12 @@ from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.commands import InitiateCall
 from ecm_comms.domain.communications import VoiceCall
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError
+from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.use_cases.outbound_inputs import find_patient, parse_recipient
+from ecm_comms.domain.use_cases.outreach import completed_elsewhere, record_outreach, record_refusal
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
-from ecm_comms.ports.gateway import MessagingGateway
+from ecm_comms.ports.gateway import MessagingGateway, OutboundCall
 from ecm_comms.ports.unit_of_work import UnitOfWork
 
 
@@ -22,7 +24,11 @@ class CallInitiated:
 
 
 class InitiateCallHandler:
-    """Call a patient, and put the call, its activity and its event on record together."""
+    """Call a patient; the call, its activity and its event go on record (as ``SendSmsHandler``).
+
+    When the patient answers they are connected to the coordinator who placed the call (their
+    phone), else to the clinic's number, else they hear the clinic's message.
+    """
 
     def __init__(
         self,
@@ -31,38 +37,46 @@ class InitiateCallHandler:
         gateway: MessagingGateway,
         clock: Clock,
         default_region: str = "US",
+        clinic_number: PhoneNumber | None = None,
     ) -> None:
         self._uow = uow
         self._patients = patients
         self._gateway = gateway
         self._clock = clock
         self._region = default_region
+        self._clinic_number = clinic_number
 
     def __call__(self, command: InitiateCall) -> CallInitiated:
-        user = command.performed_by
-        patient = find_patient(self._patients, command.patient_id, user)
+        caller = command.performed_by
+        patient = find_patient(self._patients, command.patient_id, caller)
         to = parse_recipient(command.phone_number, self._region)
+        call = VoiceCall.outbound(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            to=to,
+            from_=self._gateway.sender,
+            sent_by_id=caller.id,
+            at=self._clock.now(),
+        )
+        with self._uow as uow:
+            uow.calls.add(call)
+            uow.commit()
+        assert call.id is not None
+
         try:
-            receipt = self._gateway.start_call(to)
+            receipt = self._gateway.start_call(
+                OutboundCall(call.id, to, connect_to=caller.phone or self._clinic_number)
+            )
         except GatewayError as error:
+            record_refusal(self._uow, lambda uow: uow.calls, call.id, error, self._clock.now())
             raise CommunicationFailed(Channel.CALL, error) from error
 
         with self._uow as uow:
-            call = VoiceCall.outbound(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                to=to,
-                from_=receipt.sender,
-                status=receipt.status,
-                twilio_sid=receipt.sid,
-                at=self._clock.now(),
-            )
-            uow.calls.add(call)
-            activity = Activity.for_voice_call(
-                call, performed_by_id=user.id, assigned_to_id=user.id
-            )
-            uow.activities.add(activity)
-            event = Event.for_activity(activity)
-            uow.events.add(event)
+            stored = uow.calls.lock(record_id=call.id)
+            if stored is None:  # its status callback arrived first and completed it
+                return CallInitiated(*completed_elsewhere(uow, uow.calls, Channel.CALL, call.id))
+            stored.accept(receipt.sid, receipt.status, receipt.sender, self._clock.now())
+            uow.calls.update(stored)
+            activity, event = record_outreach(uow, stored)
             uow.commit()
-        return CallInitiated(call, activity, event)
+        return CallInitiated(stored, activity, event)

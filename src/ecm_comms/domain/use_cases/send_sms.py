@@ -6,11 +6,12 @@ from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.commands import SendSms
 from ecm_comms.domain.communications import TextMessage
-from ecm_comms.domain.errors import CommunicationFailed, GatewayError
+from ecm_comms.domain.errors import CommunicationFailed, GatewayError, RecipientOptedOut
 from ecm_comms.domain.use_cases.outbound_inputs import find_patient, parse_sms
+from ecm_comms.domain.use_cases.outreach import completed_elsewhere, record_outreach, record_refusal
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
-from ecm_comms.ports.gateway import MessagingGateway
+from ecm_comms.ports.gateway import MessagingGateway, OutboundSms
 from ecm_comms.ports.unit_of_work import UnitOfWork
 
 
@@ -22,7 +23,12 @@ class SmsSent:
 
 
 class SendSmsHandler:
-    """Text a patient, and put the SMS, its activity and its event on record together."""
+    """Text a patient; the SMS, its activity and its event go on record.
+
+    The SMS is recorded (queued, no sid) before the provider is asked, so that a crash after the
+    provider accepted it loses nothing; the provider's answer, the activity and the event are then
+    recorded together. A refused SMS stays on record as failed, with no activity or event.
+    """
 
     def __init__(
         self,
@@ -39,31 +45,38 @@ class SendSmsHandler:
         self._region = default_region
 
     def __call__(self, command: SendSms) -> SmsSent:
-        user = command.performed_by
-        patient = find_patient(self._patients, command.patient_id, user)
+        patient = find_patient(self._patients, command.patient_id, command.performed_by)
         to, body = parse_sms(command.phone_number, command.body, self._region)
+        message = TextMessage.outbound(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            to=to,
+            from_=self._gateway.sender,
+            body=body,
+            sent_by_id=command.performed_by.id,
+            at=self._clock.now(),
+        )
+        with self._uow as uow:
+            if uow.opt_outs.is_opted_out(to):
+                raise RecipientOptedOut()
+            uow.messages.add(message)
+            uow.commit()
+        assert message.id is not None
+
         try:
-            receipt = self._gateway.send_sms(to, body)
+            receipt = self._gateway.send_sms(OutboundSms(message.id, to, body))
         except GatewayError as error:
+            record_refusal(
+                self._uow, lambda uow: uow.messages, message.id, error, self._clock.now()
+            )
             raise CommunicationFailed(Channel.SMS, error) from error
 
         with self._uow as uow:
-            message = TextMessage.outbound(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                to=to,
-                from_=receipt.sender,
-                body=body,
-                status=receipt.status,
-                twilio_sid=receipt.sid,
-                at=self._clock.now(),
-            )
-            uow.messages.add(message)
-            activity = Activity.for_text_message(
-                message, performed_by_id=user.id, assigned_to_id=user.id
-            )
-            uow.activities.add(activity)
-            event = Event.for_activity(activity)
-            uow.events.add(event)
+            stored = uow.messages.lock(record_id=message.id)
+            if stored is None:  # its status callback arrived first and completed it
+                return SmsSent(*completed_elsewhere(uow, uow.messages, Channel.SMS, message.id))
+            stored.accept(receipt.sid, receipt.status, receipt.sender, self._clock.now())
+            uow.messages.update(stored)
+            activity, event = record_outreach(uow, stored)
             uow.commit()
-        return SmsSent(message, activity, event)
+        return SmsSent(stored, activity, event)

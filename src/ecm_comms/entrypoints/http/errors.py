@@ -13,13 +13,15 @@ from ecm_comms.domain.errors import (
     DomainError,
     NotAuthenticated,
     PatientNotFound,
+    RecordNotFound,
 )
 
 log = logging.getLogger(__name__)
 
 
-class MalformedRequest(Exception):
-    """The request's shape is wrong (not JSON, not an object, a field of the wrong type)."""
+class RequestRefused(Exception):
+    """Refused before any use case runs: a wrong shape (not JSON, a field of the wrong type),
+    or a webhook whose signature does not hold."""
 
     def __init__(self, status: int, messages: Sequence[str]) -> None:
         super().__init__("; ".join(messages))
@@ -34,7 +36,7 @@ def error_response(status: int, messages: Sequence[str]) -> tuple[Response, int]
 def status_for(error: DomainError) -> int:
     if isinstance(error, NotAuthenticated):
         return 401
-    if isinstance(error, PatientNotFound):
+    if isinstance(error, PatientNotFound | RecordNotFound):
         return 404
     if isinstance(error, CommunicationFailed) and error.unavailable:
         return 502
@@ -45,7 +47,7 @@ def _domain_error(error: DomainError) -> tuple[Response, int]:
     return error_response(status_for(error), error.messages)
 
 
-def _malformed(error: MalformedRequest) -> tuple[Response, int]:
+def _malformed(error: RequestRefused) -> tuple[Response, int]:
     return error_response(error.status, error.messages)
 
 
@@ -75,7 +77,7 @@ def _unexpected(error: Exception) -> tuple[Response, int]:
 def register_error_handlers(target: Flask | Blueprint) -> None:
     """JSON answers for everything raised in ``target``'s views."""
     target.register_error_handler(DomainError, _domain_error)
-    target.register_error_handler(MalformedRequest, _malformed)
+    target.register_error_handler(RequestRefused, _malformed)
     target.register_error_handler(HTTPException, _http_error)
     if isinstance(target, Flask):
         target.register_error_handler(Exception, _unexpected)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from ecm_comms.container import Container
 from ecm_comms.entrypoints.http.communications import communications
+from ecm_comms.entrypoints.http.history import history
 from ecm_comms.entrypoints.http.services import EXTENSION_KEY
+from ecm_comms.entrypoints.http.webhooks import webhooks
+from ecm_comms.webhook_routes import WEBHOOK_PREFIX
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1/clinic/ecm/communications"
 
@@ -14,7 +21,21 @@ API_PREFIX = "/v1/clinic/ecm/communications"
 def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:
     """Register the blueprints on ``app``, served by ``container``'s use cases.
 
-    ``url_prefix`` mounts the API below a path of the host's (``/comms/v1/clinic/...``).
+    ``url_prefix`` mounts everything below a path of the host's (``/comms/v1/clinic/...``);
+    ECM_PUBLIC_BASE_URL must then end with that prefix for Twilio's callbacks to find it.
     """
     app.extensions[EXTENSION_KEY] = container
     app.register_blueprint(communications, url_prefix=url_prefix + API_PREFIX)
+    app.register_blueprint(history, url_prefix=url_prefix + API_PREFIX)
+    app.register_blueprint(webhooks, url_prefix=url_prefix + WEBHOOK_PREFIX)
+    _say_how_webhooks_are_guarded(container)
+
+
+def _say_how_webhooks_are_guarded(container: Container) -> None:
+    if container.config.skip_webhook_signatures():
+        log.warning(
+            "!!! TWILIO SIGNATURE VALIDATION IS OFF (ECM_INSECURE_SKIP_TWILIO_SIGNATURES): anyone "
+            "can post to the webhooks. Never run like this outside development. !!!"
+        )
+    elif not container.config.twilio.auth_token():
+        log.warning("Twilio webhooks will be refused (403): TWILIO_AUTH_TOKEN is not set")

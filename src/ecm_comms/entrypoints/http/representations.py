@@ -7,6 +7,7 @@ from typing import Any
 
 from ecm_comms.domain.activities import Activity
 from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.history import HistoryItem
 
 
 def timestamp(moment: datetime) -> str:
@@ -25,6 +26,41 @@ def sms_json(message: TextMessage) -> dict[str, Any]:
         "direction": message.direction.value,
         "created_at": timestamp(message.created_at),
     }
+
+
+def sms_record_json(message: TextMessage) -> dict[str, Any]:
+    return sms_json(message) | _record_details(message)
+
+
+def call_record_json(call: VoiceCall) -> dict[str, Any]:
+    return call_json(call) | {"duration": call.duration_seconds} | _record_details(call)
+
+
+def _record_details(record: TextMessage | VoiceCall) -> dict[str, Any]:
+    return {
+        "patient_id": record.patient_id,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "updated_at": timestamp(record.updated_at),
+    }
+
+
+def history_item_json(item: HistoryItem) -> dict[str, Any]:
+    record = item.record
+    entry: dict[str, Any] = {
+        "type": item.channel.value,
+        "id": record.id,
+        "twilio_sid": record.twilio_sid,
+        "direction": record.direction.value,
+        "status": record.status.value,
+        "to": record.to.e164,
+        "from": record.from_.e164,
+    }
+    if isinstance(record, TextMessage):
+        entry["body"] = record.body.text
+    entry["created_at"] = timestamp(record.created_at)
+    entry["activity"] = activity_json(item.activity) if item.activity else None
+    return entry
 
 
 def call_json(call: VoiceCall) -> dict[str, Any]:

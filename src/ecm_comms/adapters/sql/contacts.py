@@ -1,0 +1,116 @@
+"""A patient's SMS and calls together: for matching inbound senders and for history pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    Table,
+    Text,
+    cast,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy import Integer as SqlInteger
+
+from ecm_comms.adapters.sql import tables
+from ecm_comms.adapters.sql.rows import (
+    activity_from_row,
+    text_message_from_row,
+    voice_call_from_row,
+)
+from ecm_comms.adapters.sql.types import UtcDateTime
+from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.phone_numbers import PhoneNumber
+
+_ACTIVITY_PREFIX = "activity_"
+
+
+class SqlContactHistory:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def most_recently_contacted(self, patient_ids: Sequence[int], phone: PhoneNumber) -> int | None:
+        def latest(table: Table) -> Select[Any]:
+            return select(table.c.patient_id, table.c.created_at).where(
+                table.c.patient_id.in_(list(patient_ids)),
+                or_(table.c.to_number == phone.e164, table.c.from_number == phone.e164),
+            )
+
+        both = union_all(latest(tables.text_messages), latest(tables.voice_calls)).subquery()
+        patient_id = self._connection.execute(
+            select(both.c.patient_id).order_by(both.c.created_at.desc()).limit(1)
+        ).scalar_one_or_none()
+        return None if patient_id is None else int(patient_id)
+
+    def page(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
+        both = union_all(
+            _branch(tables.text_messages, Channel.SMS, patient_id),
+            _branch(tables.voice_calls, Channel.CALL, patient_id),
+        ).subquery()
+        order = (both.c.created_at, both.c.channel, both.c.id)
+        query = select(both)
+        if after is not None:
+            query = query.where(
+                tuple_(*order)
+                < tuple_(
+                    literal(after.created_at, UtcDateTime()),
+                    literal(after.channel.value, String()),
+                    literal(after.record_id, SqlInteger()),
+                )
+            )
+        query = query.order_by(*(column.desc() for column in order)).limit(limit)
+        return [_item(row) for row in self._connection.execute(query)]
+
+
+def _branch(table: Table, channel: Channel, patient_id: int) -> Select[Any]:
+    """One table's records with their activities, in columns the two tables share."""
+    a = tables.activities
+    link = a.c.text_message_id if channel is Channel.SMS else a.c.voice_call_id
+    is_sms = channel is Channel.SMS
+    return (
+        select(
+            literal(channel.value, String()).label("channel"),
+            *(table.c[name] for name in _SHARED_COLUMNS),
+            table.c.body if is_sms else cast(null(), Text).label("body"),
+            cast(null(), SqlInteger).label("duration_seconds")
+            if is_sms
+            else table.c.duration_seconds,
+            *(column.label(_ACTIVITY_PREFIX + column.name) for column in a.columns),
+        )
+        .select_from(table.outerjoin(a, link == table.c.id))
+        .where(table.c.patient_id == patient_id)
+    )
+
+
+_SHARED_COLUMNS = (
+    "id",
+    "clinic_id",
+    "patient_id",
+    "direction",
+    "to_number",
+    "from_number",
+    "status",
+    "twilio_sid",
+    "sent_by_id",
+    "error_code",
+    "error_message",
+    "created_at",
+    "updated_at",
+)
+
+
+def _item(row: Any) -> HistoryItem:
+    is_sms = row.channel == Channel.SMS.value
+    record = text_message_from_row(row) if is_sms else voice_call_from_row(row)
+    has_activity = row._mapping[_ACTIVITY_PREFIX + "id"] is not None
+    return HistoryItem(record, activity_from_row(row, _ACTIVITY_PREFIX) if has_activity else None)
