@@ -23,8 +23,8 @@ demo: $(INSTALLED)
 test: lint typecheck contracts pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy

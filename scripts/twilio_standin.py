@@ -1,0 +1,40 @@
+"""Run the tests' Twilio stand-in by hand: a local server answering Twilio's REST API.
+
+    python scripts/twilio_standin.py --port 8099
+
+Point ecm-comms at it with TWILIO_API_BASE_URL=http://127.0.0.1:8099. Every request it receives
+is printed, with the StatusCallback URL Twilio would call back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.twilio_standin import RunningStandIn  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args()
+    with RunningStandIn(port=args.port) as twilio:
+        print(f"Twilio stand-in at {twilio.base_url} (Ctrl-C stops it)", flush=True)
+        seen = 0
+        try:
+            while True:
+                time.sleep(0.2)
+                for request in twilio.requests[seen:]:
+                    fields = {k: v[0] for k, v in request.form.items() if k != "Body"}
+                    print(f"{request.path} {fields}", flush=True)
+                seen = len(twilio.requests)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
