@@ -4,29 +4,77 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar, Generic, TypeVar
 
 from ecm_comms.domain.channels import Direction
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 
+Status = TypeVar("Status", SmsStatus, CallStatus)
+
 
 @dataclass(kw_only=True, eq=False)
-class TextMessage:
-    clinic_id: int | None  # None for an inbound SMS no patient could be matched to
+class Communication(Generic[Status]):
+    """What an SMS and a call have in common: who, when, and what the provider says of it."""
+
+    FAILED: ClassVar[SmsStatus | CallStatus]
+
+    clinic_id: int | None  # None for an inbound record no patient could be matched to
     patient_id: int | None
     direction: Direction
     to: PhoneNumber
     from_: PhoneNumber
-    body: SmsBody
-    status: SmsStatus
-    twilio_sid: str | None  # None until Twilio has accepted an outbound SMS
+    status: Status
+    twilio_sid: str | None  # None until the provider has accepted an outbound record
     created_at: datetime
     updated_at: datetime
-    sent_by_id: int | None = None  # the user who sent an outbound SMS
+    sent_by_id: int | None = None  # the user who sent or placed an outbound record
     error_code: int | None = None
     error_message: str | None = None
-    id: int | None = None  # given by the repository when the message is added
+    id: int | None = None  # given by the repository when the record is added
+
+    @property
+    def refused(self) -> bool:
+        """The provider never took it: failed without ever getting a sid."""
+        return self.twilio_sid is None and self.status is self.FAILED
+
+    def accept(self, sid: str, status: Status, sender: PhoneNumber, at: datetime) -> None:
+        """The provider took it and named it ``sid``."""
+        self.twilio_sid = sid
+        self.from_ = sender
+        self._advance(status, at)
+        self.updated_at = at
+
+    def refuse(self, code: int | None, reason: str, at: datetime) -> None:
+        """The provider refused it; it stays on record as failed, with the provider's words."""
+        self.status = self.FAILED  # type: ignore[assignment]  # FAILED is of this record's kind
+        self.error_code = code
+        self.error_message = reason
+        self.updated_at = at
+
+    def _advance(
+        self,
+        status: Status,
+        at: datetime,
+        error_code: int | None = None,
+        error_message: str | None = None,
+    ) -> bool:
+        """Move forward to ``status``; a stale or repeated one changes nothing. True if it moved."""
+        if not self.status.may_become(status):
+            return False
+        self.status = status
+        self.updated_at = at
+        if error_code is not None or error_message is not None:
+            self.error_code, self.error_message = error_code, error_message
+        return True
+
+
+@dataclass(kw_only=True, eq=False)
+class TextMessage(Communication[SmsStatus]):
+    FAILED: ClassVar[SmsStatus] = SmsStatus.FAILED
+
+    body: SmsBody
 
     @classmethod
     def outbound(
@@ -80,25 +128,6 @@ class TextMessage:
             updated_at=at,
         )
 
-    @property
-    def refused(self) -> bool:
-        """The provider never took it: failed without ever getting a sid."""
-        return self.twilio_sid is None and self.status is SmsStatus.FAILED
-
-    def accept(self, sid: str, status: SmsStatus, sender: PhoneNumber, at: datetime) -> None:
-        """The provider took the SMS and named it ``sid``."""
-        self.twilio_sid = sid
-        self.from_ = sender
-        self.apply_status(status, at)
-        self.updated_at = at
-
-    def refuse(self, code: int | None, reason: str, at: datetime) -> None:
-        """The provider refused the SMS; it stays on record as failed, with the provider's words."""
-        self.status = SmsStatus.FAILED
-        self.error_code = code
-        self.error_message = reason
-        self.updated_at = at
-
     def apply_status(
         self,
         status: SmsStatus,
@@ -107,31 +136,14 @@ class TextMessage:
         error_message: str | None = None,
     ) -> bool:
         """Move forward to ``status``; a stale or repeated one changes nothing. True if it moved."""
-        if not self.status.may_become(status):
-            return False
-        self.status = status
-        self.updated_at = at
-        if error_code is not None or error_message is not None:
-            self.error_code, self.error_message = error_code, error_message
-        return True
+        return self._advance(status, at, error_code, error_message)
 
 
 @dataclass(kw_only=True, eq=False)
-class VoiceCall:
-    clinic_id: int | None  # None for an inbound call no patient could be matched to
-    patient_id: int | None
-    direction: Direction
-    to: PhoneNumber
-    from_: PhoneNumber
-    status: CallStatus
-    twilio_sid: str | None  # None until Twilio has accepted an outbound call
-    created_at: datetime
-    updated_at: datetime
-    sent_by_id: int | None = None  # the user who placed an outbound call
+class VoiceCall(Communication[CallStatus]):
+    FAILED: ClassVar[CallStatus] = CallStatus.FAILED
+
     duration_seconds: int | None = None
-    error_code: int | None = None
-    error_message: str | None = None
-    id: int | None = None  # given by the repository when the call is added
 
     @classmethod
     def outbound(
@@ -182,25 +194,6 @@ class VoiceCall:
             updated_at=at,
         )
 
-    @property
-    def refused(self) -> bool:
-        """The provider never took it: failed without ever getting a sid."""
-        return self.twilio_sid is None and self.status is CallStatus.FAILED
-
-    def accept(self, sid: str, status: CallStatus, sender: PhoneNumber, at: datetime) -> None:
-        """The provider took the call and named it ``sid``."""
-        self.twilio_sid = sid
-        self.from_ = sender
-        self.apply_status(status, at)
-        self.updated_at = at
-
-    def refuse(self, code: int | None, reason: str, at: datetime) -> None:
-        """The provider refused the call; it stays on record as failed, with its words."""
-        self.status = CallStatus.FAILED
-        self.error_code = code
-        self.error_message = reason
-        self.updated_at = at
-
     def apply_status(
         self,
         status: CallStatus,
@@ -209,13 +202,7 @@ class VoiceCall:
         error_code: int | None = None,
         error_message: str | None = None,
     ) -> bool:
-        """Move forward to ``status``; a stale or repeated one changes nothing. True if it moved."""
-        if not self.status.may_become(status):
-            return False
-        self.status = status
-        self.updated_at = at
+        """Move forward to ``status``, keeping the call's duration once it is reported."""
         if duration_seconds is not None:
             self.duration_seconds = duration_seconds
-        if error_code is not None or error_message is not None:
-            self.error_code, self.error_message = error_code, error_message
-        return True
+        return self._advance(status, at, error_code, error_message)
