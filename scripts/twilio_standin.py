@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.twilio_standin import RunningStandIn  # noqa: E402
+from tests.support.twilio_standin import RunningStandIn
 
 
 def main() -> None:

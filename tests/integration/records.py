@@ -18,12 +18,15 @@ from ecm_comms.container import Container
 
 API = "/v1/clinic/ecm/communications"
 
-# The tables an outbound communication writes to, in the order they are written.
+# The tables an outbound communication can write to: the record, its activity and event, and the
+# opt-out Twilio's error 21610 puts on record. (Status callbacks are written by webhooks only.)
 RECORD_TABLES: tuple[Table, ...] = (
     tables.text_messages,
     tables.voice_calls,
     tables.activities,
     tables.events,
+    tables.opt_outs,
+    tables.status_callbacks,
 )
 
 NOTHING_RECORDED: dict[str, int] = {table.name: 0 for table in RECORD_TABLES}
@@ -47,7 +50,7 @@ def count_rows(container: Container) -> dict[str, int]:
 
 
 def recorded(
-    *, text_messages: int = 0, voice_calls: int = 0, activities: int = 0
+    *, text_messages: int = 0, voice_calls: int = 0, activities: int = 0, opt_outs: int = 0
 ) -> dict[str, int]:
     """The expected ``count_rows``; every activity comes with exactly one event."""
     return {
@@ -55,13 +58,16 @@ def recorded(
         "voice_calls": voice_calls,
         "activities": activities,
         "events": activities,
+        "opt_outs": opt_outs,
+        "status_callbacks": 0,
     }
 
 
 def rows(container: Container, table: Table) -> list[RowMapping]:
-    """Every row of ``table``, oldest first."""
+    """Every row of ``table``, in the order of its primary key (oldest first, for ids)."""
     with container.engine().connect() as connection:
-        return list(connection.execute(select(table).order_by(table.c.id)).mappings())
+        query = select(table).order_by(*table.primary_key.columns)
+        return list(connection.execute(query).mappings())
 
 
 def only_row(container: Container, table: Table) -> RowMapping:
@@ -98,6 +104,19 @@ def refused(status: int, errors: list[str]) -> Outcome:
         content_type="application/json",
         body={"errors": errors},
         records=NOTHING_RECORDED,
+        sms_sent=0,
+        calls_started=0,
+    )
+
+
+def not_sent(status: int, errors: list[str], records: dict[str, int]) -> Outcome:
+    """A JSON error answer after Twilio did not take the SMS or call: it stays on record (as
+    ``records`` says: the record, never an activity or event) and nothing was sent."""
+    return Outcome(
+        status=status,
+        content_type="application/json",
+        body={"errors": errors},
+        records=records,
         sms_sent=0,
         calls_started=0,
     )

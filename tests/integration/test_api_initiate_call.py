@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
 from werkzeug.test import TestResponse
 
 from ecm_comms.adapters.memory import FakeGateway
 from ecm_comms.adapters.sql import tables
 from ecm_comms.container import Container
+from ecm_comms.domain.commands import RegisterUser
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.ports.gateway import CallReceipt, OutboundCall
 from tests.conftest import Staff
 from tests.integration.records import (
     call_url,
     count_rows,
+    not_sent,
     only_row,
     outcome,
     recorded,
     refused,
+    rows,
 )
 
 PHONE = "+18051234567"
@@ -326,41 +332,196 @@ def test_a_patient_id_that_is_not_an_integer_is_not_found(
     assert outcome(response, container, gateway) == refused(404, ["Patient not found"])
 
 
+# --- on record before Twilio is asked, and what Twilio is asked ----------------------------------
+
+
+class _RowReadingGateway(FakeGateway):
+    """Reads the voice_calls table at the moment it is asked to start a call."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+        self.rows_seen: list[dict[str, Any]] = []
+
+    def start_call(self, call: OutboundCall) -> CallReceipt:
+        with self._engine.connect() as connection:
+            found = connection.execute(select(tables.voice_calls)).mappings()
+            self.rows_seen = [dict(row) for row in found]
+        return super().start_call(call)
+
+
+def test_the_call_is_committed_as_queued_without_a_sid_before_twilio_is_asked(
+    client: FlaskClient, coordinator: Staff, container: Container
+) -> None:
+    reading = _RowReadingGateway(container.engine())
+    container.gateway.override(reading)
+
+    response = post_call(client, coordinator, {"phone_number": PHONE})
+
+    assert response.json is not None
+    assert [
+        (row["id"], row["status"], row["twilio_sid"], row["sent_by_id"])
+        for row in reading.rows_seen
+    ] == [(response.json["call"]["id"], "queued", None, 101)]
+
+
+def test_twilio_is_given_the_id_of_the_calls_record(
+    client: FlaskClient, coordinator: Staff, gateway: FakeGateway
+) -> None:
+    response = post_call(client, coordinator, {"phone_number": PHONE})
+
+    assert response.json is not None
+    assert [started.record_id for started in gateway.calls] == [response.json["call"]["id"]]
+
+
+def test_a_call_by_a_user_with_a_phone_connects_the_patient_to_that_phone(
+    client: FlaskClient, coordinator: Staff, gateway: FakeGateway
+) -> None:
+    post_call(client, coordinator, {"phone_number": PHONE})
+
+    assert [started.connect_to for started in gateway.calls] == [PhoneNumber("+18055550101")]
+
+
+@pytest.fixture
+def phoneless_coordinator(container: Container) -> Staff:
+    """Lee, coordinator 102 of clinic 1, with no phone of their own."""
+    registered = container.register_user()(RegisterUser(102, 1, "Lee Nophone"))
+    return Staff(registered.user, registered.token.value)
+
+
+def test_a_call_by_a_user_without_a_phone_connects_the_patient_to_the_clinics_number(
+    client: FlaskClient, phoneless_coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    container.clinic_number.override(PhoneNumber("+18059870000"))
+
+    response = post_call(client, phoneless_coordinator, {"phone_number": PHONE})
+
+    assert response.status_code == 201
+    assert [started.connect_to for started in gateway.calls] == [PhoneNumber("+18059870000")]
+
+
+def test_a_call_with_no_one_to_connect_to_is_still_placed_without_a_number_to_dial(
+    client: FlaskClient, phoneless_coordinator: Staff, gateway: FakeGateway
+) -> None:
+    response = post_call(client, phoneless_coordinator, {"phone_number": PHONE})
+
+    assert response.status_code == 201
+    assert [(started.to, started.connect_to) for started in gateway.calls] == [
+        (PhoneNumber(PHONE), None)
+    ]
+
+
 # --- Twilio failures -----------------------------------------------------------------------------
 
+# What a test reads of the call's row after Twilio failed.
+OUTCOME_COLUMNS = ("status", "twilio_sid", "error_code", "error_message", "sent_by_id")
 
-def test_a_call_twilio_rejects_is_refused_with_twilios_message(
+
+def the_call_row(container: Container) -> dict[str, Any]:
+    call = only_row(container, tables.voice_calls)
+    return {column: call[column] for column in OUTCOME_COLUMNS}
+
+
+def test_a_call_twilio_rejects_is_refused_with_twilios_message_and_kept_as_failed(
     client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
 ) -> None:
     gateway.fail_next(GatewayError(TWILIO_REJECTION, code=21211))
 
     response = post_call(client, coordinator, {"phone_number": PHONE})
 
-    assert outcome(response, container, gateway) == refused(
-        422, [f"Failed to initiate call: {TWILIO_REJECTION}"]
+    assert outcome(response, container, gateway) == not_sent(
+        422, [f"Failed to initiate call: {TWILIO_REJECTION}"], recorded(voice_calls=1)
     )
+    assert the_call_row(container) == {
+        "status": "failed",
+        "twilio_sid": None,
+        "error_code": 21211,
+        "error_message": TWILIO_REJECTION,
+        "sent_by_id": 101,
+    }
 
 
-def test_a_call_while_twilio_is_unavailable_answers_502(
+def test_a_call_twilio_stayed_unavailable_for_answers_502_and_is_kept_as_failed(
     client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
 ) -> None:
-    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True))
+    # What the adapter raises once its retries of 429/503 answers are spent: Twilio did nothing.
+    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True, retry_safe=True))
 
     response = post_call(client, coordinator, {"phone_number": PHONE})
 
-    assert outcome(response, container, gateway) == refused(
-        502, ["Failed to initiate call: Service Unavailable"]
+    assert outcome(response, container, gateway) == not_sent(
+        502, ["Failed to initiate call: Service Unavailable"], recorded(voice_calls=1)
     )
+    assert the_call_row(container) == {
+        "status": "failed",
+        "twilio_sid": None,
+        "error_code": None,
+        "error_message": "Service Unavailable",
+        "sent_by_id": 101,
+    }
 
 
-def test_a_call_after_a_twilio_failure_is_placed(
+def test_a_call_whose_fate_at_twilio_is_unknown_answers_502_and_stays_queued(
     client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
 ) -> None:
-    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True))
+    # A 500 answer: Twilio may have placed it, and its status callback will say so.
+    gateway.fail_next(GatewayError("Internal error", unavailable=True))
+
+    response = post_call(client, coordinator, {"phone_number": PHONE})
+
+    assert outcome(response, container, gateway) == not_sent(
+        502, ["Failed to initiate call: Internal error"], recorded(voice_calls=1)
+    )
+    assert the_call_row(container) == {
+        "status": "queued",
+        "twilio_sid": None,
+        "error_code": None,
+        "error_message": None,
+        "sent_by_id": 101,
+    }
+
+
+def test_a_call_after_a_twilio_failure_is_placed_with_its_own_record_and_activity(
+    client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True, retry_safe=True))
     post_call(client, coordinator, {"phone_number": PHONE})
 
     response = post_call(client, coordinator, {"phone_number": PHONE})
 
     assert response.status_code == 201
+    assert response.json is not None
     assert len(gateway.calls) == 1
-    assert count_rows(container) == recorded(voice_calls=1, activities=1)
+    assert count_rows(container) == recorded(voice_calls=2, activities=1)
+    assert [(row["status"], row["twilio_sid"]) for row in rows(container, tables.voice_calls)] == [
+        ("failed", None),
+        ("queued", gateway.calls[0].sid),
+    ]
+    assert only_row(container, tables.activities)["voice_call_id"] == (response.json["call"]["id"])
+
+
+# --- opt-outs are for SMS only -------------------------------------------------------------------
+
+
+def test_a_number_opted_out_of_sms_is_still_called(
+    client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    with container.uow() as uow:
+        uow.opt_outs.opt_out(PhoneNumber(PHONE), datetime(2024, 11, 1, tzinfo=UTC))
+        uow.commit()
+
+    response = post_call(client, coordinator, {"phone_number": PHONE})
+
+    assert response.status_code == 201
+    assert [started.to for started in gateway.calls] == [PhoneNumber(PHONE)]
+
+
+def test_twilios_opted_out_error_on_a_call_does_not_opt_the_number_out_of_sms(
+    client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    gateway.fail_next(GatewayError("Attempt to send to unsubscribed recipient", code=21610))
+
+    response = post_call(client, coordinator, {"phone_number": PHONE})
+
+    assert response.status_code == 422
+    assert count_rows(container) == recorded(voice_calls=1, opt_outs=0)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
 from werkzeug.test import TestResponse
 
 from ecm_comms.adapters.memory import FakeGateway
@@ -14,13 +16,16 @@ from ecm_comms.container import Container
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
+from ecm_comms.ports.gateway import OutboundSms, SmsReceipt
 from tests.conftest import Staff
 from tests.integration.records import (
     count_rows,
+    not_sent,
     only_row,
     outcome,
     recorded,
     refused,
+    rows,
     sms_url,
 )
 
@@ -438,41 +443,179 @@ def test_a_patient_id_that_is_not_an_integer_is_not_found(
     assert outcome(response, container, gateway) == refused(404, ["Patient not found"])
 
 
+# --- on record before Twilio is asked -------------------------------------------------------------
+
+
+class _RowReadingGateway(FakeGateway):
+    """Reads the text_messages table at the moment it is asked to send an SMS."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+        self.rows_seen: list[dict[str, Any]] = []
+
+    def send_sms(self, sms: OutboundSms) -> SmsReceipt:
+        with self._engine.connect() as connection:
+            found = connection.execute(select(tables.text_messages)).mappings()
+            self.rows_seen = [dict(row) for row in found]
+        return super().send_sms(sms)
+
+
+def test_the_sms_is_committed_as_queued_without_a_sid_before_twilio_is_asked(
+    client: FlaskClient, coordinator: Staff, container: Container
+) -> None:
+    reading = _RowReadingGateway(container.engine())
+    container.gateway.override(reading)
+
+    response = post_sms(client, coordinator, sms_with())
+
+    assert response.json is not None
+    assert [
+        (row["id"], row["status"], row["twilio_sid"], row["sent_by_id"], row["body"])
+        for row in reading.rows_seen
+    ] == [(response.json["sms"]["id"], "queued", None, 101, BODY)]
+
+
+def test_twilio_is_given_the_id_of_the_smss_record(
+    client: FlaskClient, coordinator: Staff, gateway: FakeGateway
+) -> None:
+    response = post_sms(client, coordinator, sms_with())
+
+    assert response.json is not None
+    assert [sent.record_id for sent in gateway.sent] == [response.json["sms"]["id"]]
+
+
 # --- Twilio failures -----------------------------------------------------------------------------
 
+# What a test reads of the SMS's row after Twilio failed.
+OUTCOME_COLUMNS = ("status", "twilio_sid", "error_code", "error_message", "sent_by_id")
 
-def test_an_sms_twilio_rejects_is_refused_with_twilios_message(
+
+def the_sms_row(container: Container) -> dict[str, Any]:
+    message = only_row(container, tables.text_messages)
+    return {column: message[column] for column in OUTCOME_COLUMNS}
+
+
+def test_an_sms_twilio_rejects_is_refused_with_twilios_message_and_kept_as_failed(
     client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
 ) -> None:
     gateway.fail_next(GatewayError(TWILIO_REJECTION, code=21211))
 
     response = post_sms(client, coordinator, sms_with())
 
-    assert outcome(response, container, gateway) == refused(
-        422, [f"Failed to send SMS: {TWILIO_REJECTION}"]
+    assert outcome(response, container, gateway) == not_sent(
+        422, [f"Failed to send SMS: {TWILIO_REJECTION}"], recorded(text_messages=1)
     )
+    assert the_sms_row(container) == {
+        "status": "failed",
+        "twilio_sid": None,
+        "error_code": 21211,
+        "error_message": TWILIO_REJECTION,
+        "sent_by_id": 101,
+    }
 
 
-def test_an_sms_while_twilio_is_unavailable_answers_502(
+def test_an_sms_twilio_stayed_unavailable_for_answers_502_and_is_kept_as_failed(
     client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
 ) -> None:
-    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True))
+    # What the adapter raises once its retries of 429/503 answers are spent: Twilio did nothing.
+    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True, retry_safe=True))
 
     response = post_sms(client, coordinator, sms_with())
 
-    assert outcome(response, container, gateway) == refused(
-        502, ["Failed to send SMS: Service Unavailable"]
+    assert outcome(response, container, gateway) == not_sent(
+        502, ["Failed to send SMS: Service Unavailable"], recorded(text_messages=1)
     )
+    assert the_sms_row(container) == {
+        "status": "failed",
+        "twilio_sid": None,
+        "error_code": None,
+        "error_message": "Service Unavailable",
+        "sent_by_id": 101,
+    }
 
 
-def test_an_sms_after_a_twilio_failure_is_sent(
+def test_an_sms_whose_fate_at_twilio_is_unknown_answers_502_and_stays_queued(
     client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
 ) -> None:
-    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True))
+    # A timeout: Twilio may have sent it, and its status callback will say so.
+    gateway.fail_next(GatewayError("Twilio did not answer in time", unavailable=True))
+
+    response = post_sms(client, coordinator, sms_with())
+
+    assert outcome(response, container, gateway) == not_sent(
+        502, ["Failed to send SMS: Twilio did not answer in time"], recorded(text_messages=1)
+    )
+    assert the_sms_row(container) == {
+        "status": "queued",
+        "twilio_sid": None,
+        "error_code": None,
+        "error_message": None,
+        "sent_by_id": 101,
+    }
+
+
+def test_an_sms_after_a_twilio_failure_is_sent_with_its_own_record_and_activity(
+    client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    gateway.fail_next(GatewayError("Service Unavailable", unavailable=True, retry_safe=True))
     post_sms(client, coordinator, sms_with())
 
     response = post_sms(client, coordinator, sms_with())
 
     assert response.status_code == 201
+    assert response.json is not None
     assert len(gateway.sent) == 1
-    assert count_rows(container) == recorded(text_messages=1, activities=1)
+    assert count_rows(container) == recorded(text_messages=2, activities=1)
+    assert [
+        (row["status"], row["twilio_sid"]) for row in rows(container, tables.text_messages)
+    ] == [("failed", None), ("queued", gateway.sent[0].sid)]
+    assert only_row(container, tables.activities)["text_message_id"] == (response.json["sms"]["id"])
+
+
+# --- opted out -----------------------------------------------------------------------------------
+
+UNSUBSCRIBED = "Attempt to send to unsubscribed recipient"
+OPTED_OUT = ["Failed to send SMS: The recipient has opted out of SMS (replied STOP)"]
+
+
+def test_twilios_opted_out_error_opts_the_number_out(
+    client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    gateway.fail_next(GatewayError(UNSUBSCRIBED, code=21610))
+
+    response = post_sms(client, coordinator, sms_with())
+
+    assert outcome(response, container, gateway) == not_sent(
+        422, [f"Failed to send SMS: {UNSUBSCRIBED}"], recorded(text_messages=1, opt_outs=1)
+    )
+    assert dict(only_row(container, tables.opt_outs)) == {
+        "phone": PHONE,
+        "opted_out_at": datetime(2024, 11, 27, 10, 0, tzinfo=UTC),
+    }
+    assert the_sms_row(container)["status"] == "failed"
+
+
+def test_an_sms_to_a_number_twilio_reported_opted_out_is_refused_and_not_sent(
+    client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    gateway.fail_next(GatewayError(UNSUBSCRIBED, code=21610))
+    post_sms(client, coordinator, sms_with())
+
+    response = post_sms(client, coordinator, sms_with(phone_number="(805) 123-4567"))
+
+    assert outcome(response, container, gateway) == not_sent(
+        422, OPTED_OUT, recorded(text_messages=1, opt_outs=1)
+    )
+
+
+def test_an_opted_out_number_does_not_stop_sms_to_another_number(
+    client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
+) -> None:
+    gateway.fail_next(GatewayError(UNSUBSCRIBED, code=21610))
+    post_sms(client, coordinator, sms_with())
+
+    response = post_sms(client, coordinator, sms_with(phone_number="+18055550199"))
+
+    assert response.status_code == 201
+    assert [sent.to for sent in gateway.sent] == [PhoneNumber("+18055550199")]

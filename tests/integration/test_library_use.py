@@ -10,9 +10,10 @@ from flask import Flask
 from ecm_comms.adapters.memory import FakeGateway, InMemoryPatientDirectory
 from ecm_comms.container import Container, create_container
 from ecm_comms.domain.commands import InitiateCall, SendSms
-from ecm_comms.domain.errors import PatientNotFound
+from ecm_comms.domain.errors import CommunicationFailed, PatientNotFound
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.statuses import SmsStatus
 from ecm_comms.entrypoints.http import init_app
 from tests.conftest import Staff
 
@@ -41,6 +42,36 @@ def test_a_host_sends_an_sms_by_calling_the_use_case(host_container: Container) 
         assert sent.activity.id is not None
         assert uow.activities.get(sent.activity.id) is not None
         assert uow.events.for_activity(sent.activity.id) is not None
+
+
+def test_a_hosts_sms_is_on_record_as_sent_by_the_hosts_user(host_container: Container) -> None:
+    sent = host_container.send_sms()(SendSms(555, "+18051234567", "Hello", DANA))
+
+    assert sent.message.id is not None
+    with host_container.uow() as uow:
+        stored = uow.messages.get(sent.message.id)
+    assert stored is not None
+    assert (stored.sent_by_id, stored.patient_id, stored.clinic_id) == (101, 555, 1)
+
+
+def test_a_host_catches_a_refused_sms_and_finds_it_on_record_as_failed(
+    host_container: Container,
+) -> None:
+    refused_number = "+15005550001"  # the simulated gateway refuses it as Twilio's test API does
+
+    with pytest.raises(CommunicationFailed) as failed:
+        host_container.send_sms()(SendSms(555, refused_number, "Hello", DANA))
+
+    assert failed.value.messages == [
+        f"Failed to send SMS: The 'To' number {refused_number} is not a valid phone number."
+    ]
+    with host_container.uow() as uow:
+        [item] = uow.contacts.page(555, 10, None)
+    assert (item.record.status, item.record.error_code, item.activity) == (
+        SmsStatus.FAILED,
+        21211,
+        None,
+    )
 
 
 def test_a_host_initiates_a_call_by_calling_the_use_case(host_container: Container) -> None:

@@ -1,7 +1,8 @@
 """A stand-in for Twilio's REST API, served over real HTTP on a loopback port.
 
 It answers the Messages and Calls resources as Twilio does, records every request, and can be told
-to answer the next requests with an error (Twilio's JSON error body) or to stall.
+to answer the next requests with an error (Twilio's JSON error body) or to stall. It remembers the
+``StatusCallback`` URL each created SMS or call asked for, as Twilio does to report its statuses.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class RecordedRequest:
     def field(self, name: str) -> str:
         return self.form[name][0]
 
+    def fields(self, name: str) -> list[str]:
+        """Every value of a repeated field (``StatusCallbackEvent``); empty when it is absent."""
+        return self.form.get(name, [])
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -54,6 +59,7 @@ class TwilioStandIn:
     requests: list[RecordedRequest] = field(default_factory=list)
     _script: deque[Failure | float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _callbacks: dict[str, str | None] = field(default_factory=dict)
     base_url: str = ""
 
     def fail_next(
@@ -69,6 +75,14 @@ class TwilioStandIn:
     def _next_action(self) -> Failure | float | None:
         with self._lock:
             return self._script.popleft() if self._script else None
+
+    def status_callback_for(self, sid: str) -> str | None:
+        """The ``StatusCallback`` URL the request that created ``sid`` asked for, if any.
+
+        ``KeyError`` when the stand-in created no SMS or call with this sid.
+        """
+        with self._lock:
+            return self._callbacks[sid]
 
     def answer(self, request: RecordedRequest, kind: str, account: str) -> tuple[int, bytes]:
         self.requests.append(request)
@@ -91,6 +105,9 @@ class TwilioStandIn:
             "from": request.field("From"),
             "date_created": "Wed, 27 Nov 2024 10:00:00 +0000",
         }
+        with self._lock:
+            callback = request.fields("StatusCallback")
+            self._callbacks[resource["sid"]] = callback[0] if callback else None
         return 201, json.dumps(resource).encode()
 
 
@@ -128,11 +145,11 @@ def _handler(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
 
 
 class RunningStandIn:
-    """``with RunningStandIn() as twilio: ... twilio.base_url ...``"""
+    """``with RunningStandIn() as twilio: ... twilio.base_url ...`` (on a free port by default)"""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.standin = TwilioStandIn()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.standin))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.standin))
         self._server.daemon_threads = True
         self.standin.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

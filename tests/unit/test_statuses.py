@@ -17,29 +17,38 @@ SENT_AT = datetime(2024, 11, 27, 10, 0, tzinfo=UTC)
 CALLBACK_AT = SENT_AT + timedelta(seconds=5)
 
 
+SMS_SID = "SM" + "0" * 32
+CALL_SID = "CA" + "0" * 32
+CLINIC = PhoneNumber("+18059876543")
+
+
 def a_message(status: SmsStatus = SmsStatus.QUEUED) -> TextMessage:
-    return TextMessage.outbound(
+    """An outbound SMS the provider took, then reported as ``status``."""
+    message = TextMessage.outbound(
         clinic_id=1,
         patient_id=123,
         to=PhoneNumber("+18051234567"),
-        from_=PhoneNumber("+18059876543"),
+        from_=CLINIC,
         body=SmsBody("Hello"),
-        status=status,
-        twilio_sid="SM" + "0" * 32,
+        sent_by_id=101,
         at=SENT_AT,
     )
+    message.accept(SMS_SID, status, CLINIC, SENT_AT)
+    return message
 
 
 def a_call(status: CallStatus = CallStatus.QUEUED) -> VoiceCall:
-    return VoiceCall.outbound(
+    """An outbound call the provider took, then reported as ``status``."""
+    call = VoiceCall.outbound(
         clinic_id=1,
         patient_id=123,
         to=PhoneNumber("+18051234567"),
-        from_=PhoneNumber("+18059876543"),
-        status=status,
-        twilio_sid="CA" + "0" * 32,
+        from_=CLINIC,
+        sent_by_id=101,
         at=SENT_AT,
     )
+    call.accept(CALL_SID, status, CLINIC, SENT_AT)
+    return call
 
 
 # The ranks of DESIGN.md, "Statuses: forward only".

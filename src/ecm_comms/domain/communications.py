@@ -202,7 +202,8 @@ class VoiceCall(Communication[CallStatus]):
         error_code: int | None = None,
         error_message: str | None = None,
     ) -> bool:
-        """Move forward to ``status``, keeping the call's duration once it is reported."""
-        if duration_seconds is not None:
+        """Move forward to ``status``, with the duration reported along with it."""
+        moved = self._advance(status, at, error_code, error_message)
+        if moved and duration_seconds is not None:
             self.duration_seconds = duration_seconds
-        return self._advance(status, at, error_code, error_message)
+        return moved

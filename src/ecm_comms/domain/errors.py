@@ -89,7 +89,8 @@ class GatewayError(Exception):
 
 
 class CommunicationFailed(DomainError):
-    """The provider did not take the SMS or call; nothing was put on record."""
+    """The provider did not take the SMS or call (or may not have): it stays on record, as
+    failed or, when the provider may have acted, as queued until its status callback says."""
 
     _ACTIONS: ClassVar[dict[Channel, str]] = {
         Channel.SMS: "Failed to send SMS",

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ecm_comms.domain.activities import Activity
 from ecm_comms.domain.channels import Channel
@@ -15,6 +15,7 @@ from ecm_comms.domain.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+_MAX_ID = 2**63  # ids are 64-bit
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +42,18 @@ class Position:
 
     @classmethod
     def decode(cls, cursor: str) -> Position:
+        """A cursor comes back from the client: anything but one we made is refused."""
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
             created_at, channel, record_id = json.loads(base64.urlsafe_b64decode(padded))
-            position = cls(datetime.fromisoformat(created_at), Channel(channel), int(record_id))
-        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as error:
+            if not isinstance(record_id, int) or not 0 < record_id < _MAX_ID:
+                raise ValueError("record id out of range")
+            moment = datetime.fromisoformat(created_at)
+            if moment.tzinfo is None:
+                raise ValueError("naive time")
+            return cls(moment.astimezone(UTC), Channel(channel), record_id)
+        except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as error:
             raise InvalidInput(["Invalid cursor"]) from error
-        if position.created_at.tzinfo is None:
-            raise InvalidInput(["Invalid cursor"])
-        return position
 
     @classmethod
     def of(cls, item: HistoryItem) -> Position:

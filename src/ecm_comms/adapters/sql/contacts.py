@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Select,
     String,
@@ -65,7 +66,7 @@ class SqlContactHistory:
                 < tuple_(
                     literal(after.created_at, UtcDateTime()),
                     literal(after.channel.value, String()),
-                    literal(after.record_id, SqlInteger()),
+                    literal(after.record_id, BigInteger()),
                 )
             )
         query = query.order_by(*(column.desc() for column in order)).limit(limit)

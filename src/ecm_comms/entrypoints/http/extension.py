@@ -9,7 +9,7 @@ from flask import Flask
 from ecm_comms.container import Container
 from ecm_comms.entrypoints.http.communications import communications
 from ecm_comms.entrypoints.http.history import history
-from ecm_comms.entrypoints.http.services import EXTENSION_KEY
+from ecm_comms.entrypoints.http.services import EXTENSION_KEY, MOUNT_PREFIX_KEY
 from ecm_comms.entrypoints.http.webhooks import webhooks
 from ecm_comms.webhook_routes import WEBHOOK_PREFIX
 
@@ -25,6 +25,7 @@ def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:
     ECM_PUBLIC_BASE_URL must then end with that prefix for Twilio's callbacks to find it.
     """
     app.extensions[EXTENSION_KEY] = container
+    app.extensions[MOUNT_PREFIX_KEY] = url_prefix
     app.register_blueprint(communications, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(history, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(webhooks, url_prefix=url_prefix + WEBHOOK_PREFIX)

@@ -6,18 +6,23 @@ from flask import request
 from twilio.request_validator import RequestValidator
 
 from ecm_comms.entrypoints.http.errors import RequestRefused
-from ecm_comms.entrypoints.http.services import container
+from ecm_comms.entrypoints.http.services import container, mount_prefix
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
 
 def public_url(public_base_url: str | None) -> str:
     """The URL Twilio called. Behind a TLS-terminating proxy the URL this app sees is not the
-    one Twilio signed, so it is rebuilt from ECM_PUBLIC_BASE_URL when that is set."""
+    one Twilio signed, so it is rebuilt from ECM_PUBLIC_BASE_URL when that is set.
+
+    ECM_PUBLIC_BASE_URL is where the service's own paths start, so a host app's mount prefix,
+    part of it already, is not added twice.
+    """
     if not public_base_url:
         return request.url
+    path = request.path.removeprefix(mount_prefix())
     query = request.query_string.decode()
-    return public_base_url.rstrip("/") + request.path + (f"?{query}" if query else "")
+    return public_base_url.rstrip("/") + path + (f"?{query}" if query else "")
 
 
 def verify_twilio_signature() -> None:
