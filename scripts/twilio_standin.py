@@ -24,14 +24,14 @@ def main() -> None:
     args = parser.parse_args()
     with RunningStandIn(port=args.port) as twilio:
         print(f"Twilio stand-in at {twilio.base_url} (Ctrl-C stops it)", flush=True)
-        seen = 0
+        reported: set[str] = set()
         try:
             while True:
                 time.sleep(0.2)
-                for request in twilio.requests[seen:]:
-                    fields = {k: v[0] for k, v in request.form.items() if k != "Body"}
-                    print(f"{request.path} {fields}", flush=True)
-                seen = len(twilio.requests)
+                for sid, callback in twilio.created().items():
+                    if sid not in reported:
+                        reported.add(sid)
+                        print(f"created {sid}, status callback: {callback}", flush=True)
         except KeyboardInterrupt:
             pass
 

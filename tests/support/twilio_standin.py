@@ -76,6 +76,11 @@ class TwilioStandIn:
         with self._lock:
             return self._script.popleft() if self._script else None
 
+    def created(self) -> dict[str, str | None]:
+        """Every sid the stand-in handed out, with the StatusCallback URL it was given."""
+        with self._lock:
+            return dict(self._callbacks)
+
     def status_callback_for(self, sid: str) -> str | None:
         """The ``StatusCallback`` URL the request that created ``sid`` asked for, if any.
 

@@ -47,7 +47,7 @@ def insert_unless_exists(connection: Connection, table: Table, *unique: str) -> 
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(unique))
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique))
-    raise NotImplementedError(f"no conflict-free insert for {dialect}")
+    raise ValueError(f"ecm-comms stores its records in SQLite or PostgreSQL, not {dialect}")
 
 
 # What changes on a record after it is added: what the provider says about it.
