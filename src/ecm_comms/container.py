@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
 from ecm_comms.adapters.sql.engine import make_engine
+from ecm_comms.adapters.sql.idempotency import SqlIdempotencyKeys
 from ecm_comms.adapters.sql.unit_of_work import SqlUnitOfWork
 from ecm_comms.adapters.system_clock import SystemClock
 from ecm_comms.adapters.twilio_gateway import make_twilio_gateway
@@ -22,6 +23,7 @@ from ecm_comms.domain.use_cases.accounts import (
     AuthenticateHandler,
     IssueTokenHandler,
     RegisterUserHandler,
+    RevokeTokenHandler,
     UpsertPatientHandler,
 )
 from ecm_comms.domain.use_cases.apply_status import ApplyCallStatusHandler, ApplySmsStatusHandler
@@ -29,6 +31,12 @@ from ecm_comms.domain.use_cases.history import (
     GetCallHandler,
     GetSmsHandler,
     ListCommunicationsHandler,
+)
+from ecm_comms.domain.use_cases.idempotency import (
+    BeginIdempotentRequestHandler,
+    FinishIdempotentRequestHandler,
+    PruneIdempotencyKeysHandler,
+    ReleaseIdempotentRequestHandler,
 )
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.domain.use_cases.record_inbound import (
@@ -137,6 +145,21 @@ class Container(containers.DeclarativeContainer):
         RegisterUserHandler, users=user_registry, default_region=config.default_region
     )
     issue_token = providers.Factory(IssueTokenHandler, users=user_registry)
+    revoke_token = providers.Factory(RevokeTokenHandler, users=user_registry)
+
+    idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
+    begin_idempotent_request = providers.Factory(
+        BeginIdempotentRequestHandler, keys=idempotency_keys, clock=clock
+    )
+    finish_idempotent_request = providers.Factory(
+        FinishIdempotentRequestHandler, keys=idempotency_keys
+    )
+    release_idempotent_request = providers.Factory(
+        ReleaseIdempotentRequestHandler, keys=idempotency_keys
+    )
+    prune_idempotency_keys = providers.Factory(
+        PruneIdempotencyKeysHandler, keys=idempotency_keys, clock=clock
+    )
     upsert_patient = providers.Factory(
         UpsertPatientHandler, patients=patient_registry, default_region=config.default_region
     )

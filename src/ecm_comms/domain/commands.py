@@ -43,6 +43,13 @@ class IssueToken:
 
 
 @dataclass(frozen=True, slots=True)
+class RevokeToken:
+    """The user's token stops working at once; they have none until one is issued."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertPatient:
     patient_id: int
     clinic_id: int
@@ -113,3 +120,24 @@ class ListCommunications:
     requested_by: User
     limit: int | None = None
     cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BeginIdempotentRequest:
+    user_id: int
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseIdempotentRequest:
+    user_id: int
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishIdempotentRequest:
+    user_id: int
+    key: str
+    status: int
+    body: str

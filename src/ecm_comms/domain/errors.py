@@ -49,6 +49,25 @@ class RecipientOptedOut(DomainError):
         super().__init__(["Failed to send SMS: The recipient has opted out of SMS (replied STOP)"])
 
 
+class IdempotencyKeyReused(DomainError):
+    def __init__(self) -> None:
+        super().__init__(["Idempotency-Key was already used for a different request"])
+
+
+class RequestInProgress(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            ["A request with this Idempotency-Key is still in progress; retry it shortly"]
+        )
+
+
+class StorageUnavailable(DomainError):
+    """The database cannot be reached; what was under way was rolled back."""
+
+    def __init__(self) -> None:
+        super().__init__(["The database is unavailable; please retry shortly"])
+
+
 class NotAuthenticated(DomainError):
     """No API token, or one that matches no user."""
 

@@ -36,3 +36,6 @@ class UserRegistry(Protocol):
 
     def replace_token(self, user_id: int, token_digest: str) -> None:
         """The user's previous token stops working."""
+
+    def revoke_token(self, user_id: int) -> None:
+        """The user's token stops working, and they have none until one is issued."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hmac
+
 from ecm_comms.domain.errors import UnknownUser, UserAlreadyExists
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
@@ -45,8 +47,13 @@ class InMemoryUserDirectory:
             raise UnknownUser([f"User {user_id} not found"])
         self.token_digests[user_id] = token_digest
 
+    def revoke_token(self, user_id: int) -> None:
+        if user_id not in self.users:
+            raise UnknownUser([f"User {user_id} not found"])
+        self.token_digests.pop(user_id, None)
+
     def find_by_token_digest(self, digest: str) -> User | None:
         for user_id, stored in self.token_digests.items():
-            if stored == digest:
+            if hmac.compare_digest(stored, digest):
                 return self.users[user_id]
         return None

@@ -114,6 +114,12 @@ class SqlUserDirectory:
             raise UserAlreadyExists([f"User {user.id} already exists"]) from error
 
     def replace_token(self, user_id: int, token_digest: str) -> None:
+        self._set_token_digest(user_id, token_digest)
+
+    def revoke_token(self, user_id: int) -> None:
+        self._set_token_digest(user_id, None)
+
+    def _set_token_digest(self, user_id: int, token_digest: str | None) -> None:
         u = tables.users
         with self._engine.begin() as connection:
             result = connection.execute(

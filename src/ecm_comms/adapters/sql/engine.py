@@ -2,18 +2,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from ecm_comms.domain.errors import StorageUnavailable
 
 # An execution option marking a connection whose transaction will write (a unit of work).
 WRITE_TRANSACTION = "ecm_write_transaction"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """An engine whose errors never echo bound parameters (they hold bodies and numbers)."""
+    """An engine whose errors never echo bound parameters (they hold bodies and numbers), and
+    that reports a database it cannot reach as ``StorageUnavailable``."""
     is_sqlite = url.startswith("sqlite")
     if is_sqlite:
         options.setdefault("connect_args", {"timeout": 15})
+    else:
+        # A connection the server dropped (a restart, a failover) is replaced before use,
+        # rather than failing the next request.
+        options.setdefault("pool_pre_ping", True)
     engine = create_engine(url, hide_parameters=True, **options)
+    event.listen(engine, "handle_error", _unavailable_storage)
     if is_sqlite:
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
@@ -36,3 +45,10 @@ def _begin_sqlite(connection: Connection) -> None:
     # rather than both reading and one failing to upgrade its lock.
     write = connection.get_execution_options().get(WRITE_TRANSACTION, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _unavailable_storage(context: ExceptionContext) -> None:
+    # A lost connection, a server that refuses connections, a lock not granted in time: the
+    # transaction is gone and nothing of it was kept; the caller may simply retry.
+    if context.is_disconnect or isinstance(context.sqlalchemy_exception, OperationalError):
+        raise StorageUnavailable() from context.original_exception

@@ -154,3 +154,17 @@ opt_outs = Table(
     Column("phone", String(64), primary_key=True),
     Column("opted_out_at", UtcDateTime, nullable=False),
 )
+
+# A user's Idempotency-Key, the request it was first used for, and the answer given.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    # Pruning forgets keys by age.
+    Index("ix_idempotency_keys_started_at", "started_at"),
+)

@@ -7,7 +7,7 @@ import logging
 import click
 
 from ecm_comms.adapters.sql.schema import upgrade
-from ecm_comms.domain.commands import IssueToken, RegisterUser, UpsertPatient
+from ecm_comms.domain.commands import IssueToken, RegisterUser, RevokeToken, UpsertPatient
 from ecm_comms.entrypoints.cli.demo import demo
 from ecm_comms.entrypoints.cli.server import serve as run_server
 from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
@@ -24,6 +24,8 @@ def cli(ctx: click.Context) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # twilio-python logs each request's URL, which names the account, at INFO.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 @cli.group()
@@ -74,6 +76,30 @@ def users_token(ctx: click.Context, user_id: int) -> None:
         token = container_of(ctx).issue_token()(IssueToken(user_id))
     click.echo(f"New API token for user {user_id} (the previous one no longer works):")
     click.echo(token.value)
+
+
+@users.command("revoke-token")
+@click.option("--id", "user_id", type=int, required=True)
+@click.pass_context
+def users_revoke_token(ctx: click.Context, user_id: int) -> None:
+    """Make a user's token stop working at once (``users token`` issues a new one)."""
+    with refusals_as_exit():
+        container_of(ctx).revoke_token()(RevokeToken(user_id))
+    click.echo(f"User {user_id} has no working API token now.")
+
+
+@cli.group()
+def idempotency() -> None:
+    """Idempotency keys of the POST endpoints."""
+
+
+@idempotency.command("prune")
+@click.pass_context
+def idempotency_prune(ctx: click.Context) -> None:
+    """Forget keys older than 24 hours (run it daily, e.g. from cron)."""
+    with refusals_as_exit():
+        forgotten = container_of(ctx).prune_idempotency_keys()()
+    click.echo(f"Forgot {forgotten} idempotency key(s) older than 24 hours.")
 
 
 @cli.group()

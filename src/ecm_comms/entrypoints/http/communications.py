@@ -9,6 +9,7 @@ from flask import Blueprint
 from ecm_comms.domain.commands import InitiateCall, SendSms
 from ecm_comms.entrypoints.http.auth import current_user
 from ecm_comms.entrypoints.http.errors import register_error_handlers
+from ecm_comms.entrypoints.http.idempotency import idempotent
 from ecm_comms.entrypoints.http.payloads import (
     json_object,
     member_object,
@@ -23,6 +24,7 @@ register_error_handlers(communications)
 
 
 @communications.post("/patients/<patient_id>/sms")
+@idempotent
 def send_sms(patient_id: str) -> tuple[dict[str, Any], int]:
     user = current_user()
     fields = optional_strings(
@@ -43,6 +45,7 @@ def send_sms(patient_id: str) -> tuple[dict[str, Any], int]:
 
 
 @communications.post("/patients/<patient_id>/call")
+@idempotent
 def initiate_call(patient_id: str) -> tuple[dict[str, Any], int]:
     user = current_user()
     fields = optional_strings(

@@ -14,6 +14,8 @@ from ecm_comms.domain.errors import (
     NotAuthenticated,
     PatientNotFound,
     RecordNotFound,
+    RequestInProgress,
+    StorageUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ def status_for(error: DomainError) -> int:
         return 401
     if isinstance(error, PatientNotFound | RecordNotFound):
         return 404
+    if isinstance(error, RequestInProgress):
+        return 409
+    if isinstance(error, StorageUnavailable):
+        return 503
     if isinstance(error, CommunicationFailed) and error.unavailable:
         return 502
     return 422

@@ -1,0 +1,76 @@
+"""Idempotency keys in the service's database, each operation its own short transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Engine, and_, delete, select, update
+
+from ecm_comms.adapters.sql import tables
+from ecm_comms.adapters.sql.repositories import insert_unless_exists
+from ecm_comms.domain.idempotency import IdempotencyKey, KeyUse, StoredResponse
+
+_keys = tables.idempotency_keys
+
+
+def _this(user_id: int, key: IdempotencyKey) -> ColumnElement[bool]:
+    return and_(_keys.c.user_id == user_id, _keys.c.key == key.value)
+
+
+class SqlIdempotencyKeys:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def claim(self, use: KeyUse) -> KeyUse | None:
+        with self._engine.begin() as connection:
+            claimed = connection.execute(
+                insert_unless_exists(connection, _keys, "user_id", "key")
+                .values(
+                    user_id=use.user_id,
+                    key=use.key.value,
+                    fingerprint=use.fingerprint,
+                    started_at=use.started_at,
+                )
+                .returning(_keys.c.user_id)
+            ).first()
+            if claimed is not None:
+                return None
+            row = connection.execute(select(_keys).where(_this(use.user_id, use.key))).one()
+        response = (
+            None
+            if row.response_status is None
+            else StoredResponse(row.response_status, row.response_body)
+        )
+        return KeyUse(row.user_id, use.key, row.fingerprint, row.started_at, response)
+
+    def take_over(self, stale: KeyUse, use: KeyUse) -> bool:
+        with self._engine.begin() as connection:
+            replaced = connection.execute(
+                update(_keys)
+                .where(_this(stale.user_id, stale.key), _keys.c.started_at == stale.started_at)
+                .values(
+                    fingerprint=use.fingerprint,
+                    started_at=use.started_at,
+                    response_status=None,
+                    response_body=None,
+                )
+            )
+        return replaced.rowcount == 1
+
+    def complete(self, user_id: int, key: IdempotencyKey, response: StoredResponse) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(_keys)
+                .where(_this(user_id, key))
+                .values(response_status=response.status, response_body=response.body)
+            )
+
+    def release(self, user_id: int, key: IdempotencyKey) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(_keys).where(_this(user_id, key), _keys.c.response_status.is_(None))
+            )
+
+    def prune(self, older_than: datetime) -> int:
+        with self._engine.begin() as connection:
+            return connection.execute(delete(_keys).where(_keys.c.started_at < older_than)).rowcount
