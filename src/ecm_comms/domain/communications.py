@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from ecm_comms.domain.channels import Direction
 from ecm_comms.domain.phone_numbers import PhoneNumber
@@ -33,6 +33,35 @@ class Communication(Generic[Status]):
     error_code: int | None = None
     error_message: str | None = None
     id: int | None = None  # given by the repository when the record is added
+
+    @classmethod
+    def _new(
+        cls,
+        *,
+        direction: Direction,
+        status: Status,
+        clinic_id: int | None,
+        patient_id: int | None,
+        to: PhoneNumber,
+        from_: PhoneNumber,
+        at: datetime,
+        twilio_sid: str | None = None,
+        sent_by_id: int | None = None,
+        **details: object,
+    ) -> Self:
+        return cls(
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            direction=direction,
+            to=to,
+            from_=from_,
+            status=status,
+            twilio_sid=twilio_sid,
+            sent_by_id=sent_by_id,
+            created_at=at,
+            updated_at=at,
+            **details,  # type: ignore[arg-type]  # the kind's own fields: body, duration
+        )
 
     @property
     def refused(self) -> bool:
@@ -89,18 +118,16 @@ class TextMessage(Communication[SmsStatus]):
         at: datetime,
     ) -> TextMessage:
         """An SMS about to go to the provider: on record before it is sent, so none is lost."""
-        return cls(
+        return cls._new(
+            direction=Direction.OUTBOUND,
+            status=SmsStatus.QUEUED,
             clinic_id=clinic_id,
             patient_id=patient_id,
-            direction=Direction.OUTBOUND,
             to=to,
             from_=from_,
-            body=body,
-            status=SmsStatus.QUEUED,
-            twilio_sid=None,
+            at=at,
             sent_by_id=sent_by_id,
-            created_at=at,
-            updated_at=at,
+            body=body,
         )
 
     @classmethod
@@ -115,17 +142,16 @@ class TextMessage(Communication[SmsStatus]):
         body: SmsBody,
         at: datetime,
     ) -> TextMessage:
-        return cls(
+        return cls._new(
+            direction=Direction.INBOUND,
+            status=SmsStatus.RECEIVED,
             clinic_id=clinic_id,
             patient_id=patient_id,
-            direction=Direction.INBOUND,
             to=to,
             from_=from_,
-            body=body,
-            status=SmsStatus.RECEIVED,
+            at=at,
             twilio_sid=twilio_sid,
-            created_at=at,
-            updated_at=at,
+            body=body,
         )
 
     def apply_status(
@@ -157,17 +183,15 @@ class VoiceCall(Communication[CallStatus]):
         at: datetime,
     ) -> VoiceCall:
         """A call about to go to the provider: on record before it is placed, so none is lost."""
-        return cls(
+        return cls._new(
+            direction=Direction.OUTBOUND,
+            status=CallStatus.QUEUED,
             clinic_id=clinic_id,
             patient_id=patient_id,
-            direction=Direction.OUTBOUND,
             to=to,
             from_=from_,
-            status=CallStatus.QUEUED,
-            twilio_sid=None,
+            at=at,
             sent_by_id=sent_by_id,
-            created_at=at,
-            updated_at=at,
         )
 
     @classmethod
@@ -182,16 +206,15 @@ class VoiceCall(Communication[CallStatus]):
         status: CallStatus,
         at: datetime,
     ) -> VoiceCall:
-        return cls(
+        return cls._new(
+            direction=Direction.INBOUND,
+            status=status,
             clinic_id=clinic_id,
             patient_id=patient_id,
-            direction=Direction.INBOUND,
             to=to,
             from_=from_,
-            status=status,
+            at=at,
             twilio_sid=twilio_sid,
-            created_at=at,
-            updated_at=at,
         )
 
     def apply_status(

@@ -9,7 +9,7 @@ from ecm_comms.domain.communications import VoiceCall
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.use_cases.outbound_inputs import find_patient, parse_recipient
-from ecm_comms.domain.use_cases.outreach import completed_elsewhere, record_outreach, record_refusal
+from ecm_comms.domain.use_cases.outreach import record_acceptance, record_refusal
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
 from ecm_comms.ports.gateway import MessagingGateway, OutboundCall
@@ -71,12 +71,8 @@ class InitiateCallHandler:
             record_refusal(self._uow, lambda uow: uow.calls, call.id, error, self._clock.now())
             raise CommunicationFailed(Channel.CALL, error) from error
 
-        with self._uow as uow:
-            stored = uow.calls.lock(record_id=call.id)
-            if stored is None:  # its status callback arrived first and completed it
-                return CallInitiated(*completed_elsewhere(uow, uow.calls, Channel.CALL, call.id))
-            stored.accept(receipt.sid, receipt.status, receipt.sender, self._clock.now())
-            uow.calls.update(stored)
-            activity, event = record_outreach(uow, stored)
-            uow.commit()
-        return CallInitiated(stored, activity, event)
+        return CallInitiated(
+            *record_acceptance(
+                self._uow, lambda uow: uow.calls, call.id, receipt, self._clock.now()
+            )
+        )

@@ -11,6 +11,7 @@ from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.opt_outs import OPTED_OUT_ERROR_CODE
+from ecm_comms.ports.gateway import CallReceipt, SmsReceipt
 from ecm_comms.ports.unit_of_work import CommunicationRepository, Record, UnitOfWork
 
 
@@ -25,14 +26,35 @@ def record_outreach(uow: UnitOfWork, record: TextMessage | VoiceCall) -> tuple[A
     return activity, event
 
 
-def completed_elsewhere(
-    uow: UnitOfWork, records: CommunicationRepository[Record], channel: Channel, record_id: int
+def record_acceptance(
+    uow: UnitOfWork,
+    records_of: Callable[[UnitOfWork], CommunicationRepository[Record]],
+    record_id: int,
+    receipt: SmsReceipt | CallReceipt,
+    at: datetime,
+) -> tuple[Record, Activity, Event]:
+    """The provider took it: its sid and status, its activity and its event, together."""
+    with uow:
+        records = records_of(uow)
+        record = records.lock(record_id=record_id)
+        if record is None:  # its status callback arrived first and completed it
+            return _completed_elsewhere(uow, records, record_id)
+        record.accept(receipt.sid, receipt.status, receipt.sender, at)  # type: ignore[arg-type]
+        records.update(record)
+        activity, event = record_outreach(uow, record)
+        uow.commit()
+    return record, activity, event
+
+
+def _completed_elsewhere(
+    uow: UnitOfWork, records: CommunicationRepository[Record], record_id: int
 ) -> tuple[Record, Activity, Event]:
     """A record whose status callback arrived first and completed it (see ``ApplyStatus``)."""
     record = records.get(record_id)
+    assert record is not None, "a write-ahead record is never deleted"
+    channel = Channel.SMS if isinstance(record, TextMessage) else Channel.CALL
     activity = uow.activities.for_record(channel, record_id)
     event = uow.events.for_activity(activity.id) if activity and activity.id else None
-    assert record is not None, "a write-ahead record is never deleted"
     assert activity is not None, "a completed record has its activity"
     assert event is not None, "an activity has its event"
     return record, activity, event

@@ -8,7 +8,7 @@ from ecm_comms.domain.commands import SendSms
 from ecm_comms.domain.communications import TextMessage
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError, RecipientOptedOut
 from ecm_comms.domain.use_cases.outbound_inputs import find_patient, parse_sms
-from ecm_comms.domain.use_cases.outreach import completed_elsewhere, record_outreach, record_refusal
+from ecm_comms.domain.use_cases.outreach import record_acceptance, record_refusal
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
 from ecm_comms.ports.gateway import MessagingGateway, OutboundSms
@@ -71,12 +71,8 @@ class SendSmsHandler:
             )
             raise CommunicationFailed(Channel.SMS, error) from error
 
-        with self._uow as uow:
-            stored = uow.messages.lock(record_id=message.id)
-            if stored is None:  # its status callback arrived first and completed it
-                return SmsSent(*completed_elsewhere(uow, uow.messages, Channel.SMS, message.id))
-            stored.accept(receipt.sid, receipt.status, receipt.sender, self._clock.now())
-            uow.messages.update(stored)
-            activity, event = record_outreach(uow, stored)
-            uow.commit()
-        return SmsSent(stored, activity, event)
+        return SmsSent(
+            *record_acceptance(
+                self._uow, lambda uow: uow.messages, message.id, receipt, self._clock.now()
+            )
+        )
