@@ -50,5 +50,7 @@ def _begin_sqlite(connection: Connection) -> None:
 def _unavailable_storage(context: ExceptionContext) -> None:
     # A lost connection, a server that refuses connections, a lock not granted in time: the
     # transaction is gone and nothing of it was kept; the caller may simply retry.
+    if context.is_pre_ping:
+        return  # the pool found a dead connection before use and replaces it: no one failed
     if context.is_disconnect or isinstance(context.sqlalchemy_exception, OperationalError):
         raise StorageUnavailable() from context.original_exception
