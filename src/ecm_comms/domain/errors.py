@@ -68,6 +68,18 @@ class StorageUnavailable(DomainError):
         super().__init__(["The database is unavailable; please retry shortly"])
 
 
+class RequestAbandoned(DomainError):
+    """The first request with this key never finished (its process died): it may have sent."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                "The request with this Idempotency-Key did not finish and may have been sent; "
+                "check the patient's communications before sending again with a new key"
+            ]
+        )
+
+
 class NotAuthenticated(DomainError):
     """No API token, or one that matches no user."""
 

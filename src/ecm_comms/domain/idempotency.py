@@ -9,8 +9,7 @@ from ecm_comms.domain.errors import InvalidInput
 
 # How long a key is remembered: a client retrying later than this is making a new request.
 KEY_LIFETIME = timedelta(hours=24)
-# A request still unfinished after this died with its process (requests are bounded by 30 s),
-# so its key may be taken over by a retry.
+# A request still unfinished after this died with its process (requests are bounded by 30 s).
 ABANDONED_AFTER = timedelta(minutes=2)
 MAX_KEY_LENGTH = 255
 

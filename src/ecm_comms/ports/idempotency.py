@@ -15,8 +15,8 @@ class IdempotencyKeys(Protocol):
         the use already stored. The database refuses the duplicate, not a prior read."""
 
     def take_over(self, stale: KeyUse, use: KeyUse) -> bool:
-        """Replace ``stale`` (expired or abandoned) with ``use``, unless another request did
-        first; True if replaced."""
+        """Replace ``stale`` (an expired use) with ``use``, unless another request did first;
+        True if replaced."""
 
     def complete(self, user_id: int, key: IdempotencyKey, response: StoredResponse) -> None: ...
 

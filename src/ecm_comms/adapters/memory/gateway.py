@@ -46,13 +46,15 @@ class FakeGateway:
 
     def send_sms(self, sms: OutboundSms) -> SmsReceipt:
         self._raise_pending_failure()
-        self.sent.append(SentSms(new_sid("SM"), sms.to, sms.body, sms.record_id))
-        return SmsReceipt(sid=self.sent[-1].sid, status=SmsStatus.QUEUED, sender=self._sender)
+        sid = new_sid("SM")
+        self.sent.append(SentSms(sid, sms.to, sms.body, sms.record_id))
+        return SmsReceipt(sid=sid, status=SmsStatus.QUEUED, sender=self._sender)
 
     def start_call(self, call: OutboundCall) -> CallReceipt:
         self._raise_pending_failure()
-        self.calls.append(StartedCall(new_sid("CA"), call.to, call.connect_to, call.record_id))
-        return CallReceipt(sid=self.calls[-1].sid, status=CallStatus.QUEUED, sender=self._sender)
+        sid = new_sid("CA")
+        self.calls.append(StartedCall(sid, call.to, call.connect_to, call.record_id))
+        return CallReceipt(sid=sid, status=CallStatus.QUEUED, sender=self._sender)
 
     def _raise_pending_failure(self) -> None:
         failure, self._failure = self._failure, None

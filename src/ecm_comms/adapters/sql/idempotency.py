@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, select, update
+from sqlalchemy import ColumnElement, Engine, Row, and_, delete, select, update
 
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.repositories import insert_unless_exists
+from ecm_comms.domain.errors import StorageUnavailable
 from ecm_comms.domain.idempotency import IdempotencyKey, KeyUse, StoredResponse
 
 _keys = tables.idempotency_keys
+_CLAIM_ATTEMPTS = 3
 
 
 def _this(user_id: int, key: IdempotencyKey) -> ColumnElement[bool]:
     return and_(_keys.c.user_id == user_id, _keys.c.key == key.value)
+
+
+def _use(row: Row[Any], key: IdempotencyKey) -> KeyUse:
+    response = (
+        None
+        if row.response_status is None
+        else StoredResponse(row.response_status, row.response_body)
+    )
+    return KeyUse(row.user_id, key, row.fingerprint, row.started_at, response)
 
 
 class SqlIdempotencyKeys:
@@ -22,26 +34,26 @@ class SqlIdempotencyKeys:
         self._engine = engine
 
     def claim(self, use: KeyUse) -> KeyUse | None:
-        with self._engine.begin() as connection:
-            claimed = connection.execute(
-                insert_unless_exists(connection, _keys, "user_id", "key")
-                .values(
-                    user_id=use.user_id,
-                    key=use.key.value,
-                    fingerprint=use.fingerprint,
-                    started_at=use.started_at,
-                )
-                .returning(_keys.c.user_id)
-            ).first()
-            if claimed is not None:
-                return None
-            row = connection.execute(select(_keys).where(_this(use.user_id, use.key))).one()
-        response = (
-            None
-            if row.response_status is None
-            else StoredResponse(row.response_status, row.response_body)
-        )
-        return KeyUse(row.user_id, use.key, row.fingerprint, row.started_at, response)
+        # The use that refused ours may be released (deleted) before we read it back: then
+        # ours goes in on the next attempt.
+        for _attempt in range(_CLAIM_ATTEMPTS):
+            with self._engine.begin() as connection:
+                claimed = connection.execute(
+                    insert_unless_exists(connection, _keys, "user_id", "key")
+                    .values(
+                        user_id=use.user_id,
+                        key=use.key.value,
+                        fingerprint=use.fingerprint,
+                        started_at=use.started_at,
+                    )
+                    .returning(_keys.c.user_id)
+                ).first()
+                if claimed is not None:
+                    return None
+                row = connection.execute(select(_keys).where(_this(use.user_id, use.key))).first()
+            if row is not None:
+                return _use(row, use.key)
+        raise StorageUnavailable()  # the key keeps appearing and vanishing: a retry will do
 
     def take_over(self, stale: KeyUse, use: KeyUse) -> bool:
         with self._engine.begin() as connection:

@@ -7,7 +7,7 @@ from ecm_comms.domain.commands import (
     FinishIdempotentRequest,
     ReleaseIdempotentRequest,
 )
-from ecm_comms.domain.errors import IdempotencyKeyReused, RequestInProgress
+from ecm_comms.domain.errors import IdempotencyKeyReused, RequestAbandoned, RequestInProgress
 from ecm_comms.domain.idempotency import KEY_LIFETIME, IdempotencyKey, KeyUse, StoredResponse
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.idempotency import IdempotencyKeys
@@ -17,7 +17,9 @@ class BeginIdempotentRequestHandler:
     """None: go ahead, the key is this request's now. A ``StoredResponse``: answer with it.
 
     The same key for a different request is refused; a repeat while the first is still running
-    is refused as in progress (the client retries and then gets the replay).
+    is refused as in progress (the client retries and then gets the replay). A first request
+    that never finished keeps its key: it may have reached the provider, and running it again
+    could text the patient twice, so the client is told to look before sending anew.
     """
 
     def __init__(self, keys: IdempotencyKeys, clock: Clock) -> None:
@@ -34,14 +36,14 @@ class BeginIdempotentRequestHandler:
         stored = self._keys.claim(use)
         if stored is None:
             return None
-        if stored.expired(use.started_at) or (
-            stored.abandoned(use.started_at) and stored.fingerprint == use.fingerprint
-        ):
+        if stored.expired(use.started_at):
             if self._keys.take_over(stored, use):
                 return None
             raise RequestInProgress()
         if stored.fingerprint != use.fingerprint:
             raise IdempotencyKeyReused()
+        if stored.abandoned(use.started_at):
+            raise RequestAbandoned()
         if stored.response is None:
             raise RequestInProgress()
         return stored.response

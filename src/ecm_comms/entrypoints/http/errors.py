@@ -14,6 +14,7 @@ from ecm_comms.domain.errors import (
     NotAuthenticated,
     PatientNotFound,
     RecordNotFound,
+    RequestAbandoned,
     RequestInProgress,
     StorageUnavailable,
 )
@@ -40,7 +41,7 @@ def status_for(error: DomainError) -> int:
         return 401
     if isinstance(error, PatientNotFound | RecordNotFound):
         return 404
-    if isinstance(error, RequestInProgress):
+    if isinstance(error, RequestInProgress | RequestAbandoned):
         return 409
     if isinstance(error, StorageUnavailable):
         return 503
