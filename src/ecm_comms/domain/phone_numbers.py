@@ -10,6 +10,8 @@ from ecm_comms.domain.errors import ValidationError
 
 PHONE_NUMBER_REQUIRED = "Phone number is required"
 INVALID_PHONE_NUMBER = "Invalid phone number"
+# The longest sender kept as reported ("client:…" identities, sender ids); longer is cut.
+MAX_REPORTED_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,8 @@ class PhoneNumber:
         try:
             return cls.parse(raw, region)
         except ValidationError:
-            return cls(raw.strip())
+            printable = "".join(c for c in raw.strip() if c.isprintable())
+            return cls(printable[:MAX_REPORTED_LENGTH])
 
     @property
     def masked(self) -> str:

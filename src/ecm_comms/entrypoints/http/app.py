@@ -19,7 +19,7 @@ MAX_REQUEST_BYTES = 64 * 1024
 def create_app(container: Container | None = None) -> Flask:
     """The service as a WSGI app; settings come from the environment unless a container is given."""
     container = container if container is not None else create_container()
-    app = Flask("ecm_comms")
+    app = Flask("ecm_comms", static_folder=None)  # an API: no static files to serve
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     # A doubled slash would otherwise be redirected with an HTML body.
     app.url_map.merge_slashes = False

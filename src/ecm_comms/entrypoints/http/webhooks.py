@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
@@ -29,17 +31,49 @@ register_error_handlers(webhooks)
 webhooks.before_request(verify_twilio_signature)
 
 
+# Twilio's sids: two letters and 32 hex digits. Statuses: lower-case words (new ones included).
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+_STATUS = re.compile(r"[a-z][a-z_-]{0,31}")
+_MAX_INT = 2**31 - 1  # error codes and durations are 32-bit columns
+
+
 def _field(*names: str) -> str:
-    """The first of these form fields Twilio sent (older webhooks use older names)."""
+    """The first of these form fields Twilio sent (older webhooks use older names), without NUL
+    characters, which no record can hold."""
     for name in names:
         if value := request.form.get(name):
-            return value
+            return _text(value)
     raise RequestRefused(400, [f"{names[0]} is required"])
 
 
+def _matching(pattern: re.Pattern[str], *names: str) -> str:
+    value = _field(*names)
+    if not pattern.fullmatch(value):
+        raise RequestRefused(400, [f"{names[0]} is not one Twilio sends"])
+    return value
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "")
+
+
+def _optional_text(name: str) -> str | None:
+    value = request.form.get(name)
+    return _text(value) or None if value is not None else None
+
+
 def _optional_int(value: str | None) -> int | None:
-    """A number Twilio sent, if it is one that fits a 64-bit column."""
-    return int(value) if value is not None and ID.fullmatch(value.strip()) else None
+    """A number Twilio sent, if it is one; anything else is ignored, as Twilio adds fields."""
+    if value is None or not ID.fullmatch(value.strip()):
+        return None
+    number = int(value)
+    return number if number <= _MAX_INT else None
+
+
+def _record_id() -> int | None:
+    """Our record's id, carried in the callback URL we gave Twilio."""
+    raw = request.args.get(RECORD_ID_PARAMETER)
+    return int(raw) if raw is not None and ID.fullmatch(raw) else None
 
 
 def _twiml(document: MessagingResponse | VoiceResponse) -> Response:
@@ -50,11 +84,11 @@ def _twiml(document: MessagingResponse | VoiceResponse) -> Response:
 def inbound_sms() -> Response:
     container().record_inbound_sms()(
         RecordInboundSms(
-            twilio_sid=_field("MessageSid", "SmsMessageSid", "SmsSid"),
+            twilio_sid=_matching(_SID, "MessageSid", "SmsMessageSid", "SmsSid"),
             from_number=_field("From"),
             to_number=_field("To"),
-            body=request.form.get("Body", ""),
-            opt_out_type=request.form.get("OptOutType"),
+            body=_optional_text("Body") or "",
+            opt_out_type=_optional_text("OptOutType"),
         )
     )
     # No automatic reply: coordinators answer, and Twilio answers STOP/HELP itself.
@@ -65,10 +99,10 @@ def inbound_sms() -> Response:
 def inbound_call() -> Response:
     recorded = container().record_inbound_call()(
         RecordInboundCall(
-            twilio_sid=_field("CallSid"),
+            twilio_sid=_matching(_SID, "CallSid"),
             from_number=_field("From", "Caller"),
             to_number=_field("To", "Called"),
-            status=request.form.get("CallStatus", "ringing"),
+            status=_optional_text("CallStatus") or "ringing",
         )
     )
     reply = VoiceResponse()
@@ -84,11 +118,11 @@ def inbound_call() -> Response:
 def sms_status() -> tuple[str, int]:
     container().apply_sms_status()(
         ApplySmsStatus(
-            twilio_sid=_field("MessageSid", "SmsSid"),
-            status=_field("MessageStatus", "SmsStatus"),
-            record_id=_optional_int(request.args.get(RECORD_ID_PARAMETER)),
+            twilio_sid=_matching(_SID, "MessageSid", "SmsSid"),
+            status=_matching(_STATUS, "MessageStatus", "SmsStatus"),
+            record_id=_record_id(),
             error_code=_optional_int(request.form.get("ErrorCode")),
-            error_message=request.form.get("ErrorMessage") or None,
+            error_message=_optional_text("ErrorMessage"),
         )
     )
     return "", 204
@@ -98,12 +132,12 @@ def sms_status() -> tuple[str, int]:
 def call_status() -> tuple[str, int]:
     container().apply_call_status()(
         ApplyCallStatus(
-            twilio_sid=_field("CallSid"),
-            status=_field("CallStatus"),
-            record_id=_optional_int(request.args.get(RECORD_ID_PARAMETER)),
+            twilio_sid=_matching(_SID, "CallSid"),
+            status=_matching(_STATUS, "CallStatus"),
+            record_id=_record_id(),
             duration_seconds=_optional_int(request.form.get("CallDuration")),
             error_code=_optional_int(request.form.get("ErrorCode")),
-            error_message=request.form.get("ErrorMessage") or None,
+            error_message=_optional_text("ErrorMessage"),
         )
     )
     return "", 204
