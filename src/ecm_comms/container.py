@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dependency_injector import containers, providers
+from sqlalchemy import Engine
 
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
@@ -57,6 +58,10 @@ def _sender(from_number: str | None) -> PhoneNumber:
     return PhoneNumber.parse(from_number) if from_number else DEFAULT_SENDER
 
 
+def _engine(url: str, pool: dict[str, int]) -> Engine:
+    return make_engine(url, **pool)
+
+
 def _optional_phone(number: str | None, region: str) -> PhoneNumber | None:
     return PhoneNumber.parse(number, region) if number else None
 
@@ -68,7 +73,7 @@ class Container(containers.DeclarativeContainer):
     clinic_number = providers.Singleton(
         _optional_phone, config.clinic_number, config.default_region
     )
-    engine = providers.Singleton(make_engine, config.database_url)
+    engine = providers.Singleton(_engine, config.database_url, config.database_pool)
 
     uow = providers.Factory(SqlUnitOfWork, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)

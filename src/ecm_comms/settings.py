@@ -35,6 +35,15 @@ def settings_from_environ(environ: Mapping[str, str] | None = None) -> dict[str,
         raise SettingsError("ECM_CLINIC_PHONE_NUMBER is not a phone number")
     return {
         "database_url": env.get("ECM_DATABASE_URL") or DEFAULT_DATABASE_URL,
+        # Per server worker: each worker process has its own pool (SQLAlchemy's 5 + 10 when unset).
+        "database_pool": {
+            option: _count(env, variable)
+            for option, variable in (
+                ("pool_size", "ECM_DATABASE_POOL_SIZE"),
+                ("max_overflow", "ECM_DATABASE_MAX_OVERFLOW"),
+            )
+            if env.get(variable)
+        },
         "clinic_number": clinic_number,
         "call_unavailable_message": env.get("ECM_CALL_UNAVAILABLE_MESSAGE")
         or DEFAULT_CALL_UNAVAILABLE_MESSAGE,
@@ -63,3 +72,10 @@ def _parsed(number: str, region: str) -> phonenumbers.PhoneNumber:
         return phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException as error:
         raise SettingsError(f"not a phone number: {error}") from error
+
+
+def _count(env: Mapping[str, str], variable: str) -> int:
+    raw = env[variable]
+    if not raw.isdigit():
+        raise SettingsError(f"{variable} must be a whole number, not {raw!r}")
+    return int(raw)
