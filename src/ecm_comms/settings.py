@@ -35,15 +35,7 @@ def settings_from_environ(environ: Mapping[str, str] | None = None) -> dict[str,
         raise SettingsError("ECM_CLINIC_PHONE_NUMBER is not a phone number")
     return {
         "database_url": env.get("ECM_DATABASE_URL") or DEFAULT_DATABASE_URL,
-        # Per server worker: each worker process has its own pool (SQLAlchemy's 5 + 10 when unset).
-        "database_pool": {
-            option: _count(env, variable)
-            for option, variable in (
-                ("pool_size", "ECM_DATABASE_POOL_SIZE"),
-                ("max_overflow", "ECM_DATABASE_MAX_OVERFLOW"),
-            )
-            if env.get(variable)
-        },
+        "database_pool": _database_pool(env),
         "clinic_number": clinic_number,
         "call_unavailable_message": env.get("ECM_CALL_UNAVAILABLE_MESSAGE")
         or DEFAULT_CALL_UNAVAILABLE_MESSAGE,
@@ -72,6 +64,27 @@ def _parsed(number: str, region: str) -> phonenumbers.PhoneNumber:
         return phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException as error:
         raise SettingsError(f"not a phone number: {error}") from error
+
+
+def _database_pool(env: Mapping[str, str]) -> dict[str, int]:
+    """Per server worker: each worker process has its own pool (SQLAlchemy's 5 + 10 if unset)."""
+    pool = {
+        option: _count(env, variable)
+        for option, variable in (
+            ("pool_size", "ECM_DATABASE_POOL_SIZE"),
+            ("max_overflow", "ECM_DATABASE_MAX_OVERFLOW"),
+        )
+        if env.get(variable)
+    }
+    # An inbound webhook holds two connections at once (its transaction, the patient lookup);
+    # a pool size of 0 would mean "no limit" to SQLAlchemy.
+    size, overflow = pool.get("pool_size", 5), pool.get("max_overflow", 10)
+    if size < 1 or size + overflow < 2:
+        raise SettingsError(
+            "ECM_DATABASE_POOL_SIZE must be at least 1, and at least 2 with "
+            "ECM_DATABASE_MAX_OVERFLOW"
+        )
+    return pool
 
 
 def _count(env: Mapping[str, str], variable: str) -> int:

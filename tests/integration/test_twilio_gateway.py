@@ -272,3 +272,26 @@ def test_an_unreachable_twilio_is_tried_three_times() -> None:
     assert unavailable.value.unavailable
     assert not unavailable.value.outcome_unknown  # it never reached Twilio
     assert len(attempts) == 2  # backoffs between the three attempts
+
+
+def test_no_retry_starts_that_could_end_after_the_retry_budget() -> None:
+    with RunningStandIn() as gone:
+        base_url = gone.base_url
+    elapsed = iter([0.0, 12.0, 12.0, 12.0])  # when it started, then after each attempt
+    backoffs: list[float] = []
+    client = twilio_client(ACCOUNT_SID, "secret-token", base_url, 10.0)
+    gateway = TwilioGateway(
+        client,
+        CLINIC,
+        request_timeout_seconds=10.0,
+        retry_budget_seconds=20.0,
+        sleep=backoffs.append,
+        monotonic=lambda: next(elapsed),
+    )
+
+    with pytest.raises(GatewayError) as unavailable:
+        gateway.send_sms(OutboundSms(1, PATIENT, SmsBody("hi")))
+
+    # 12 s gone + a 10 s attempt would end past 20 s: the first failure is the answer.
+    assert unavailable.value.unavailable
+    assert backoffs == []

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 REQUEST_TIMEOUT_SECONDS = 10.0
+# A retry is only started if it can end within this, so that with the answer's own work a
+# request stays under the server's 30 s limit.
+RETRY_BUDGET_SECONDS = 25.0
 MAX_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.25
 # Twilio's answers that promise nothing was done, so asking again cannot send twice.
@@ -49,7 +52,10 @@ class TwilioGateway:
         unavailable_message: str = "",
         max_attempts: int = MAX_ATTEMPTS,
         backoff_seconds: float = BACKOFF_SECONDS,
+        request_timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
+        retry_budget_seconds: float = RETRY_BUDGET_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._sender = sender
@@ -57,7 +63,10 @@ class TwilioGateway:
         self._unavailable_message = unavailable_message
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds
+        self._request_timeout_seconds = request_timeout_seconds
+        self._retry_budget_seconds = retry_budget_seconds
         self._sleep = sleep
+        self._monotonic = monotonic
 
     @property
     def sender(self) -> PhoneNumber:
@@ -115,6 +124,7 @@ class TwilioGateway:
             return self._sender
 
     def _with_retries(self, request: Callable[[], T]) -> T:
+        started = self._monotonic()
         attempt = 1
         while True:
             try:
@@ -135,7 +145,13 @@ class TwilioGateway:
                 failure = GatewayError(
                     "Twilio could not be reached", unavailable=True, retry_safe=True
                 )
-            if not failure.retry_safe or attempt >= self._max_attempts:
+            backoff = self._backoff_seconds * 2 ** (attempt - 1)
+            worst_end = self._monotonic() - started + backoff + self._request_timeout_seconds
+            if (
+                not failure.retry_safe
+                or attempt >= self._max_attempts
+                or worst_end > self._retry_budget_seconds
+            ):
                 raise failure
             log.warning(
                 "Twilio request failed (code %s), retrying (attempt %d of %d)",
@@ -143,7 +159,7 @@ class TwilioGateway:
                 attempt + 1,
                 self._max_attempts,
             )
-            self._sleep(self._backoff_seconds * 2 ** (attempt - 1))
+            self._sleep(backoff)
             attempt += 1
 
 
@@ -213,6 +229,7 @@ def make_twilio_gateway(
     return TwilioGateway(
         client,
         PhoneNumber.parse(from_number),
+        request_timeout_seconds=timeout_seconds,
         public_base_url=public_base_url,
         unavailable_message=unavailable_message,
     )

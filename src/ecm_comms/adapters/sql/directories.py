@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ecm_comms.adapters.sql import tables
+from ecm_comms.adapters.sql.engine import begin, connect
 from ecm_comms.domain.errors import UnknownUser, UserAlreadyExists
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
@@ -42,7 +43,7 @@ class SqlPatientDirectory:
             .where(*conditions)
             .order_by(p.c.updated_at.desc(), p.c.id, phones.c.position)
         )
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             rows = connection.execute(query).all()
         patients: dict[int, Patient] = {}
         for row in rows:
@@ -61,7 +62,7 @@ class SqlPatientDirectory:
             "coordinator_id": patient.coordinator_id,
             "updated_at": self._now(),
         }
-        with self._engine.begin() as connection:
+        with begin(self._engine) as connection:
             p = tables.patients
             updated = connection.execute(update(p).where(p.c.id == patient.id).values(values))
             if updated.rowcount == 0:
@@ -87,19 +88,19 @@ class SqlUserDirectory:
 
     def find_by_token_digest(self, digest: str) -> User | None:
         u = tables.users
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             row = connection.execute(select(u).where(u.c.token_digest == digest)).first()
         return None if row is None else _user(row.id, row.clinic_id, row.name, row.phone)
 
     def get(self, user_id: int) -> User | None:
         u = tables.users
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             row = connection.execute(select(u).where(u.c.id == user_id)).first()
         return None if row is None else _user(row.id, row.clinic_id, row.name, row.phone)
 
     def add(self, user: User, token_digest: str) -> None:
         try:
-            with self._engine.begin() as connection:
+            with begin(self._engine) as connection:
                 connection.execute(
                     insert(tables.users).values(
                         id=user.id,
@@ -121,7 +122,7 @@ class SqlUserDirectory:
 
     def _set_token_digest(self, user_id: int, token_digest: str | None) -> None:
         u = tables.users
-        with self._engine.begin() as connection:
+        with begin(self._engine) as connection:
             result = connection.execute(
                 update(u).where(u.c.id == user_id).values(token_digest=token_digest)
             )

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, event
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ecm_comms.domain.errors import StorageUnavailable
 
@@ -54,3 +57,18 @@ def _unavailable_storage(context: ExceptionContext) -> None:
         return  # the pool found a dead connection before use and replaces it: no one failed
     if context.is_disconnect or isinstance(context.sqlalchemy_exception, OperationalError):
         raise StorageUnavailable() from context.original_exception
+
+
+def connect(engine: Engine, **execution_options: Any) -> Connection:
+    """A pooled connection; a pool with none free in time is an outage too (503, not 500)."""
+    try:
+        return engine.connect().execution_options(**execution_options)
+    except PoolTimeout as error:
+        raise StorageUnavailable() from error
+
+
+@contextmanager
+def begin(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()``, through ``connect``."""
+    with connect(engine) as connection, connection.begin():
+        yield connection

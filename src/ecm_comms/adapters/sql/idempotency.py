@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Row, and_, delete, select, update
 
 from ecm_comms.adapters.sql import tables
+from ecm_comms.adapters.sql.engine import begin
 from ecm_comms.adapters.sql.repositories import insert_unless_exists
 from ecm_comms.domain.errors import StorageUnavailable
 from ecm_comms.domain.idempotency import IdempotencyKey, KeyUse, StoredResponse
@@ -37,7 +38,7 @@ class SqlIdempotencyKeys:
         # The use that refused ours may be released (deleted) before we read it back: then
         # ours goes in on the next attempt.
         for _attempt in range(_CLAIM_ATTEMPTS):
-            with self._engine.begin() as connection:
+            with begin(self._engine) as connection:
                 claimed = connection.execute(
                     insert_unless_exists(connection, _keys, "user_id", "key")
                     .values(
@@ -56,7 +57,7 @@ class SqlIdempotencyKeys:
         raise StorageUnavailable()  # the key keeps appearing and vanishing: a retry will do
 
     def take_over(self, stale: KeyUse, use: KeyUse) -> bool:
-        with self._engine.begin() as connection:
+        with begin(self._engine) as connection:
             replaced = connection.execute(
                 update(_keys)
                 .where(_this(stale.user_id, stale.key), _keys.c.started_at == stale.started_at)
@@ -70,7 +71,7 @@ class SqlIdempotencyKeys:
         return replaced.rowcount == 1
 
     def complete(self, user_id: int, key: IdempotencyKey, response: StoredResponse) -> None:
-        with self._engine.begin() as connection:
+        with begin(self._engine) as connection:
             connection.execute(
                 update(_keys)
                 .where(_this(user_id, key))
@@ -78,11 +79,11 @@ class SqlIdempotencyKeys:
             )
 
     def release(self, user_id: int, key: IdempotencyKey) -> None:
-        with self._engine.begin() as connection:
+        with begin(self._engine) as connection:
             connection.execute(
                 delete(_keys).where(_this(user_id, key), _keys.c.response_status.is_(None))
             )
 
     def prune(self, older_than: datetime) -> int:
-        with self._engine.begin() as connection:
+        with begin(self._engine) as connection:
             return connection.execute(delete(_keys).where(_keys.c.started_at < older_than)).rowcount

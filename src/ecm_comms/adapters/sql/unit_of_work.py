@@ -6,7 +6,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from ecm_comms.adapters.sql.contacts import SqlContactHistory
-from ecm_comms.adapters.sql.engine import WRITE_TRANSACTION
+from ecm_comms.adapters.sql.engine import WRITE_TRANSACTION, connect
 from ecm_comms.adapters.sql.repositories import (
     SqlActivityRepository,
     SqlEventRepository,
@@ -26,7 +26,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._connection: Connection | None = None
 
     def __enter__(self) -> Self:
-        connection = self._engine.connect().execution_options(**{WRITE_TRANSACTION: True})
+        connection = connect(self._engine, **{WRITE_TRANSACTION: True})
         connection.begin()
         self._connection = connection
         self.messages = SqlTextMessageRepository(connection)
