@@ -41,13 +41,29 @@ class SqlContactHistory:
         self._connection = connection
 
     def most_recently_contacted(self, patient_ids: Sequence[int], phone: PhoneNumber) -> int | None:
-        def latest(table: Table) -> Select[Any]:
-            return select(table.c.patient_id, table.c.created_at).where(
-                table.c.patient_id.in_(list(patient_ids)),
-                or_(table.c.to_number == phone.e164, table.c.from_number == phone.e164),
+        # One "latest at this number" per candidate and table, each the first row of a backward
+        # scan of (patient_id, created_at): a family's history can grow without this growing.
+        def latest(table: Table, patient_id: int) -> Select[Any]:
+            newest = (
+                select(table.c.patient_id, table.c.created_at)
+                .where(
+                    table.c.patient_id == patient_id,
+                    or_(table.c.to_number == phone.e164, table.c.from_number == phone.e164),
+                )
+                .order_by(table.c.created_at.desc())
+                .limit(1)
+                .subquery()
             )
+            return select(newest)
 
-        both = union_all(latest(tables.text_messages), latest(tables.voice_calls)).subquery()
+        branches = [
+            latest(table, patient_id)
+            for patient_id in patient_ids
+            for table in (tables.text_messages, tables.voice_calls)
+        ]
+        if not branches:
+            return None
+        both = union_all(*branches).subquery()
         patient_id = self._connection.execute(
             select(both.c.patient_id).order_by(both.c.created_at.desc()).limit(1)
         ).scalar_one_or_none()
@@ -55,30 +71,31 @@ class SqlContactHistory:
 
     def page(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
         both = union_all(
-            _branch(tables.text_messages, Channel.SMS, patient_id),
-            _branch(tables.voice_calls, Channel.CALL, patient_id),
+            _branch(tables.text_messages, Channel.SMS, patient_id, limit, after),
+            _branch(tables.voice_calls, Channel.CALL, patient_id, limit, after),
         ).subquery()
         order = (both.c.created_at, both.c.channel, both.c.id)
-        query = select(both)
-        if after is not None:
-            query = query.where(
-                tuple_(*order)
-                < tuple_(
-                    literal(after.created_at, UtcDateTime()),
-                    literal(after.channel.value, String()),
-                    literal(after.record_id, BigInteger()),
-                )
-            )
-        query = query.order_by(*(column.desc() for column in order)).limit(limit)
+        query = select(both).order_by(*(column.desc() for column in order)).limit(limit)
         return [_item(row) for row in self._connection.execute(query)]
 
 
-def _branch(table: Table, channel: Channel, patient_id: int) -> Select[Any]:
-    """One table's records with their activities, in columns the two tables share."""
+def _after(table: Table, channel: Channel, after: Position) -> Any:
+    return tuple_(table.c.created_at, literal(channel.value, String()), table.c.id) < tuple_(
+        literal(after.created_at, UtcDateTime()),
+        literal(after.channel.value, String()),
+        literal(after.record_id, BigInteger()),
+    )
+
+
+def _branch(
+    table: Table, channel: Channel, patient_id: int, limit: int, after: Position | None
+) -> Select[Any]:
+    """One table's first ``limit`` records after ``after`` with their activities, in columns
+    the two tables share: a backward scan of (patient_id, created_at) that stops there."""
     a = tables.activities
     link = a.c.text_message_id if channel is Channel.SMS else a.c.voice_call_id
     is_sms = channel is Channel.SMS
-    return (
+    query = (
         select(
             literal(channel.value, String()).label("channel"),
             *(table.c[name] for name in _SHARED_COLUMNS),
@@ -91,6 +108,10 @@ def _branch(table: Table, channel: Channel, patient_id: int) -> Select[Any]:
         .select_from(table.outerjoin(a, link == table.c.id))
         .where(table.c.patient_id == patient_id)
     )
+    if after is not None:
+        query = query.where(_after(table, channel, after))
+    limited = query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit).subquery()
+    return select(limited)
 
 
 _SHARED_COLUMNS = (
