@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo serve test lint typecheck contracts pytest clean
+.PHONY: install demo serve test lint typecheck contracts pytest clean bench
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -34,6 +34,19 @@ contracts: $(INSTALLED)
 
 pytest: $(INSTALLED)
 	$(BIN)/pytest
+
+## Throughput against a baseline Flask + SQLAlchemy app on PostgreSQL, with wrk (README: Benchmark).
+## Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 5 --rounds 5".
+bench: $(INSTALLED)
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "wrk is missing: installing it with apt-get"; \
+	    apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+	  else \
+	    echo "wrk is missing: install it (Debian/Ubuntu: sudo apt-get install -y wrk), then make bench" >&2; \
+	    exit 1; \
+	  fi; }
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis ecm_comms.sqlite3*
