@@ -23,8 +23,8 @@ demo: $(INSTALLED)
 test: lint typecheck contracts pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
