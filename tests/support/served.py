@@ -28,7 +28,13 @@ def free_port() -> int:
 
 def run_cli(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> str:
     done = subprocess.run(
-        [ECM_COMMS, *args], env=dict(env), cwd=cwd, capture_output=True, text=True, check=True
+        [ECM_COMMS, *args],
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     return done.stdout
 
