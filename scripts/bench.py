@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -88,7 +89,7 @@ EXTRA = 200
 CALLBACK_BATCH = 64  # "sent" for a batch of messages, then "delivered" for the same batch
 RESULT_MARK = "BENCH-RESULT "
 THREAD_DONE_MARK = "BENCH-THREAD-DONE"
-BUSY_LOAD = 0.5  # a 1-minute load average above this before the run is worth a warning
+BUSY_PERCENT = 15.0  # CPU in use before the run above which the numbers are worth a warning
 # In the servers' own log lines (the access log aside).
 ERROR_MARKS = ("ERROR", "CRITICAL", "Traceback")
 
@@ -681,7 +682,7 @@ class Bench:
                 )
 
     def round(self, path: str, order: list[Server]) -> Round:
-        """Both servers, one after the other, on the same requests. Their number comes from ours's
+        """Both servers, one after the other, on the same requests. Their number comes from our
         fastest rate so far; when ours outran them (and got repeats), the round is run again
         with as many as its new rate needs."""
         for last_try in (False, True):
@@ -862,19 +863,32 @@ def target_lines(outcome: Outcome, growth: float | None) -> tuple[list[str], boo
     return lines, met_all
 
 
+def cpu_in_use(seconds: float = 1.0) -> float:
+    """The share of the machine's CPU time spent busy over ``seconds``, in percent."""
+
+    def times() -> list[int]:
+        return [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+
+    before = times()
+    time.sleep(seconds)
+    spent = [after - earlier for after, earlier in zip(times(), before, strict=True)]
+    idle = spent[3] + spent[4]  # idle, iowait
+    return 100 * (1 - idle / sum(spent)) if sum(spent) else 0.0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
         return 1
     deadline = Deadline.after(options.deadline)
-    load = os.getloadavg()[0]
-    if load > BUSY_LOAD:
-        print(f"bench: the machine is busy (load average {load:.2f}): expect noisy numbers")
+    busy = cpu_in_use()
+    if busy > BUSY_PERCENT:
+        print(f"bench: the machine is busy ({busy:.0f}% of its CPU in use): expect noisy numbers")
     print(
         f"bench: {options.workers} workers each, wrk {options.threads} thread(s) x "
         f"{options.connections} connections, {options.duration:g} s x {options.rounds} round(s) "
-        f"per path and server, {os.cpu_count()} CPUs",
+        f"per path and server, {os.cpu_count()} CPUs ({busy:.0f}% in use before the run)",
         flush=True,
     )
     try:
