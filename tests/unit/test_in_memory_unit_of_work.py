@@ -65,7 +65,7 @@ def test_commit_publishes_the_adds(uow: InMemoryUnitOfWork, store: InMemoryStore
         uow.activities.add(activity)
         uow.commit()
 
-    assert list(store.activities.rows.values()) == [activity]
+    assert [vars(stored) for stored in store.activities.rows.values()] == [vars(activity)]
     assert uow.committed
 
 

@@ -41,6 +41,13 @@ class CommunicationRepository(Protocol[Record]):
     def update(self, record: Record) -> None:
         """Write back the record's status, sid, sender, duration and error."""
 
+    def update_unsent(self, record: Record) -> bool:
+        """``update`` an outbound record that has no sid on record yet; False, and nothing
+        written, when it has one: a status callback completed it meanwhile (see ApplyStatus).
+
+        Safe under concurrency: the database decides, as it writes, not a prior read.
+        """
+
 
 TextMessageRepository = CommunicationRepository[TextMessage]
 VoiceCallRepository = CommunicationRepository[VoiceCall]

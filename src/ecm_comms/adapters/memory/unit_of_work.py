@@ -31,7 +31,9 @@ class InMemoryTable(Generic[Row]):
     def add(self, row: Row) -> None:
         self._last_id += 1
         row.id = self._last_id
-        self.rows[self._last_id] = row
+        # A copy, as a database keeps: the caller changing its object later changes nothing
+        # here until it writes the change back in a unit of work of its own.
+        self.rows[self._last_id] = copy.deepcopy(row)
 
     def get(self, row_id: int) -> Row | None:
         return self.rows.get(row_id)
@@ -56,6 +58,14 @@ class InMemoryCommunications(InMemoryTable[Record]):
     def update(self, record: Record) -> None:
         assert record.id is not None
         self.rows[record.id] = record
+
+    def update_unsent(self, record: Record) -> bool:
+        assert record.id is not None
+        stored = self.rows.get(record.id)
+        if stored is None or stored.twilio_sid is not None:
+            return False
+        self.update(record)
+        return True
 
 
 class InMemoryActivities(InMemoryTable[Activity]):

@@ -7,14 +7,31 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ecm_comms.adapters.sql import tables
-from ecm_comms.adapters.sql.engine import begin, connect
+from ecm_comms.adapters.sql.engine import begin, reading
 from ecm_comms.domain.errors import UnknownUser, UserAlreadyExists
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
+
+# Built once, executed with parameters (see repositories.py).
+_p, _phones, _u = tables.patients, tables.patient_phones, tables.users
+# Patients with their phone numbers in one query, most recently updated first.
+_PATIENTS = (
+    select(_p.c.id, _p.c.clinic_id, _p.c.name, _p.c.coordinator_id, _phones.c.phone)
+    .outerjoin(_phones, _phones.c.patient_id == _p.c.id)
+    .order_by(_p.c.updated_at.desc(), _p.c.id, _phones.c.position)
+)
+_PATIENT_OF_CLINIC = _PATIENTS.where(
+    _p.c.id == bindparam("id"), _p.c.clinic_id == bindparam("clinic_id")
+)
+_PATIENTS_AT_PHONE = _PATIENTS.where(
+    _p.c.id.in_(select(_phones.c.patient_id).where(_phones.c.phone == bindparam("phone")))
+)
+_USER_BY_TOKEN_DIGEST = select(_u).where(_u.c.token_digest == bindparam("digest"))
+_USER_BY_ID = select(_u).where(_u.c.id == bindparam("id"))
 
 
 class SqlPatientDirectory:
@@ -25,26 +42,15 @@ class SqlPatientDirectory:
         self._now = now
 
     def find(self, patient_id: int, clinic_id: int) -> Patient | None:
-        p = tables.patients
-        found = self._patients_where(p.c.id == patient_id, p.c.clinic_id == clinic_id)
+        found = self._patients(_PATIENT_OF_CLINIC, {"id": patient_id, "clinic_id": clinic_id})
         return found[0] if found else None
 
     def find_by_phone(self, phone: PhoneNumber) -> list[Patient]:
-        phones = tables.patient_phones
-        at_phone = select(phones.c.patient_id).where(phones.c.phone == phone.e164)
-        return self._patients_where(tables.patients.c.id.in_(at_phone))
+        return self._patients(_PATIENTS_AT_PHONE, {"phone": phone.e164})
 
-    def _patients_where(self, *conditions: Any) -> list[Patient]:
-        """Patients with their phone numbers in one query, most recently updated first."""
-        p, phones = tables.patients, tables.patient_phones
-        query = (
-            select(p.c.id, p.c.clinic_id, p.c.name, p.c.coordinator_id, phones.c.phone)
-            .outerjoin(phones, phones.c.patient_id == p.c.id)
-            .where(*conditions)
-            .order_by(p.c.updated_at.desc(), p.c.id, phones.c.position)
-        )
-        with connect(self._engine) as connection:
-            rows = connection.execute(query).all()
+    def _patients(self, query: Select[Any], parameters: dict[str, Any]) -> list[Patient]:
+        with reading(self._engine) as connection:
+            rows = connection.execute(query, parameters).all()
         patients: dict[int, Patient] = {}
         for row in rows:
             known = patients.get(row.id) or Patient(
@@ -87,15 +93,14 @@ class SqlUserDirectory:
         self._now = now
 
     def find_by_token_digest(self, digest: str) -> User | None:
-        u = tables.users
-        with connect(self._engine) as connection:
-            row = connection.execute(select(u).where(u.c.token_digest == digest)).first()
-        return None if row is None else _user(row.id, row.clinic_id, row.name, row.phone)
+        return self._user(_USER_BY_TOKEN_DIGEST, {"digest": digest})
 
     def get(self, user_id: int) -> User | None:
-        u = tables.users
-        with connect(self._engine) as connection:
-            row = connection.execute(select(u).where(u.c.id == user_id)).first()
+        return self._user(_USER_BY_ID, {"id": user_id})
+
+    def _user(self, query: Select[Any], parameters: dict[str, Any]) -> User | None:
+        with reading(self._engine) as connection:
+            row = connection.execute(query, parameters).first()
         return None if row is None else _user(row.id, row.clinic_id, row.name, row.phone)
 
     def add(self, user: User, token_digest: str) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, even
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ecm_comms.adapters.sql.liveness import replace_dropped_connections
 from ecm_comms.domain.errors import StorageUnavailable
 
 # An execution option marking a connection whose transaction will write (a unit of work).
@@ -20,15 +21,15 @@ def make_engine(url: str, **options: Any) -> Engine:
     is_sqlite = url.startswith("sqlite")
     if is_sqlite:
         options.setdefault("connect_args", {"timeout": 15})
-    else:
-        # A connection the server dropped (a restart, a failover) is replaced before use,
-        # rather than failing the next request.
-        options.setdefault("pool_pre_ping", True)
     engine = create_engine(url, hide_parameters=True, **options)
     event.listen(engine, "handle_error", _unavailable_storage)
     if is_sqlite:
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
+    else:
+        # A connection the server dropped (a restart, a failover) is replaced before use,
+        # rather than failing the next request.
+        replace_dropped_connections(engine)
     return engine
 
 
@@ -65,6 +66,19 @@ def connect(engine: Engine, **execution_options: Any) -> Connection:
         return engine.connect().execution_options(**execution_options)
     except PoolTimeout as error:
         raise StorageUnavailable() from error
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for a lookup outside any unit of work.
+
+    On PostgreSQL it reads in autocommit: the lookup costs its statement alone, with no BEGIN
+    before it and no ROLLBACK after it (which would also make psycopg drop the statements it
+    has prepared on the server). A single statement sees one snapshot either way.
+    """
+    options = {} if engine.dialect.name == "sqlite" else {"isolation_level": "AUTOCOMMIT"}
+    with connect(engine, **options) as connection:
+        yield connection
 
 
 @contextmanager

@@ -39,15 +39,17 @@ class SqlIdempotencyKeys:
         # ours goes in on the next attempt.
         for _attempt in range(_CLAIM_ATTEMPTS):
             with begin(self._engine) as connection:
+                claiming = insert_unless_exists(
+                    connection.dialect.name, _keys, ("user_id", "key"), returning="user_id"
+                )
                 claimed = connection.execute(
-                    insert_unless_exists(connection, _keys, "user_id", "key")
-                    .values(
-                        user_id=use.user_id,
-                        key=use.key.value,
-                        fingerprint=use.fingerprint,
-                        started_at=use.started_at,
-                    )
-                    .returning(_keys.c.user_id)
+                    claiming,
+                    {
+                        "user_id": use.user_id,
+                        "key": use.key.value,
+                        "fingerprint": use.fingerprint,
+                        "started_at": use.started_at,
+                    },
                 ).first()
                 if claimed is not None:
                     return None

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any, Generic
 
 from sqlalchemy import (
     Connection,
     Insert,
     Row,
+    Select,
     Table,
+    Update,
     and_,
+    bindparam,
     delete,
     exists,
     insert,
@@ -35,19 +39,85 @@ from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.ports.unit_of_work import Record, StatusReport
 
+# Statements are built once and executed with each call's values as parameters: SQLAlchemy then
+# reuses their compiled form without building the statement or its cache key again, which was a
+# good part of a request's CPU when every call built its own (docs/PERFORMANCE.md).
+
+
+@cache
+def _inserting(table: Table) -> Insert:
+    return insert(table).returning(table.c.id)
+
 
 def _insert_returning_id(connection: Connection, table: Table, values: dict[str, Any]) -> int:
-    return int(connection.execute(insert(table).values(values).returning(table.c.id)).scalar_one())
+    return int(connection.execute(_inserting(table), values).scalar_one())
 
 
-def insert_unless_exists(connection: Connection, table: Table, *unique: str) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING: the database, not a prior read, refuses duplicates."""
-    dialect = connection.dialect.name
+@cache
+def insert_unless_exists(
+    dialect: str, table: Table, unique: tuple[str, ...], returning: str | None = None
+) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING: the database, not a prior read, refuses duplicates.
+
+    Execute it with the row's values as parameters; ``returning`` names a column to return,
+    so that no row back means the row existed.
+    """
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(unique))
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique))
-    raise ValueError(f"ecm-comms stores its records in SQLite or PostgreSQL, not {dialect}")
+        statement: Insert = postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
+    else:
+        raise ValueError(f"ecm-comms stores its records in SQLite or PostgreSQL, not {dialect}")
+    return statement if returning is None else statement.returning(table.c[returning])
+
+
+@cache
+def _selecting(table: Table, column: str) -> Select[Any]:
+    """The rows whose ``column`` equals the parameter ``value``."""
+    return select(table).where(table.c[column] == bindparam("value"))
+
+
+@cache
+def _locking(table: Table, by_sid: bool, by_id: bool) -> Select[Any]:
+    """The record with the parameter ``sid``, or else the one with the parameter ``record_id``
+    that has no sid yet; locked for update."""
+    matches = []
+    if by_sid:
+        matches.append(table.c.twilio_sid == bindparam("sid"))
+    if by_id:
+        matches.append(and_(table.c.id == bindparam("record_id"), table.c.twilio_sid.is_(None)))
+    return (
+        select(table)
+        .where(or_(*matches))
+        .order_by(table.c.twilio_sid.is_(None))  # a match on the sid wins
+        .limit(1)
+        .with_for_update()
+    )
+
+
+@cache
+def _updating(table: Table) -> Update:
+    """Sets the columns given as parameters on the record with the parameter ``record_id``."""
+    return update(table).where(table.c.id == bindparam("record_id"))
+
+
+@cache
+def _updating_unsent(table: Table) -> Update:
+    """``_updating``, if the record has no sid yet."""
+    return _updating(table).where(table.c.twilio_sid.is_(None))
+
+
+_LAST_PERFORMER = (
+    select(tables.activities.c.performed_by_id)
+    .where(
+        tables.activities.c.patient_id == bindparam("patient_id"),
+        tables.activities.c.performed_by_id.is_not(None),
+    )
+    .order_by(tables.activities.c.created_at.desc(), tables.activities.c.id.desc())
+    .limit(1)
+)
+_IS_OPTED_OUT = select(exists().where(tables.opt_outs.c.phone == bindparam("phone")))
+_OPT_IN = delete(tables.opt_outs).where(tables.opt_outs.c.phone == bindparam("phone"))
 
 
 # What changes on a record after it is added: what the provider says about it.
@@ -78,9 +148,11 @@ class _Communications(Generic[Record]):
         )
 
     def add_if_new(self, record: Record) -> bool:
-        statement = insert_unless_exists(self._connection, self._table, "twilio_sid")
+        statement = insert_unless_exists(
+            self._connection.dialect.name, self._table, ("twilio_sid",), returning="id"
+        )
         new_id = self._connection.execute(
-            statement.values(communication_values(record)).returning(self._table.c.id)
+            statement, communication_values(record)
         ).scalar_one_or_none()
         if new_id is None:
             return False
@@ -88,40 +160,32 @@ class _Communications(Generic[Record]):
         return True
 
     def get(self, record_id: int) -> Record | None:
-        return self._first(self._table.c.id == record_id)
+        return self._first("id", record_id)
 
     def get_by_sid(self, sid: str) -> Record | None:
-        return self._first(self._table.c.twilio_sid == sid)
+        return self._first("twilio_sid", sid)
 
     def lock(self, *, sid: str | None = None, record_id: int | None = None) -> Record | None:
-        t = self._table
-        matches = []
-        if sid is not None:
-            matches.append(t.c.twilio_sid == sid)
-        if record_id is not None:
-            matches.append(and_(t.c.id == record_id, t.c.twilio_sid.is_(None)))
-        if not matches:
+        if sid is None and record_id is None:
             return None
-        query = (
-            select(t)
-            .where(or_(*matches))
-            .order_by(t.c.twilio_sid.is_(None))  # a match on the sid wins
-            .limit(1)
-            .with_for_update()
-        )
-        row = self._connection.execute(query).first()
+        query = _locking(self._table, sid is not None, record_id is not None)
+        row = self._connection.execute(query, {"sid": sid, "record_id": record_id}).first()
         return None if row is None else self._from_row(row)
 
     def update(self, record: Record) -> None:
+        self._update(_updating(self._table), record)
+
+    def update_unsent(self, record: Record) -> bool:
+        return self._update(_updating_unsent(self._table), record) == 1
+
+    def _update(self, statement: Update, record: Record) -> int:
         assert record.id is not None
         values = communication_values(record)
         columns = {key: values[key] for key in _UPDATABLE if key in values}
-        self._connection.execute(
-            update(self._table).where(self._table.c.id == record.id).values(columns)
-        )
+        return self._connection.execute(statement, {**columns, "record_id": record.id}).rowcount
 
-    def _first(self, condition: Any) -> Record | None:
-        row = self._connection.execute(select(self._table).where(condition)).first()
+    def _first(self, column: str, value: object) -> Record | None:
+        row = self._connection.execute(_selecting(self._table, column), {"value": value}).first()
         return None if row is None else self._from_row(row)
 
 
@@ -157,25 +221,23 @@ class SqlActivityRepository:
         )
 
     def get(self, activity_id: int) -> Activity | None:
-        return self._first(tables.activities.c.id == activity_id)
+        return self._first("id", activity_id)
 
     def for_record(self, channel: Channel, record_id: int) -> Activity | None:
-        a = tables.activities
-        column = a.c.text_message_id if channel is Channel.SMS else a.c.voice_call_id
-        return self._first(column == record_id)
+        return self._first(
+            "text_message_id" if channel is Channel.SMS else "voice_call_id", record_id
+        )
 
     def last_performer(self, patient_id: int) -> int | None:
-        a = tables.activities
         performer = self._connection.execute(
-            select(a.c.performed_by_id)
-            .where(a.c.patient_id == patient_id, a.c.performed_by_id.is_not(None))
-            .order_by(a.c.created_at.desc(), a.c.id.desc())
-            .limit(1)
+            _LAST_PERFORMER, {"patient_id": patient_id}
         ).scalar_one_or_none()
         return None if performer is None else int(performer)
 
-    def _first(self, condition: Any) -> Activity | None:
-        row = self._connection.execute(select(tables.activities).where(condition)).first()
+    def _first(self, column: str, value: object) -> Activity | None:
+        row = self._connection.execute(
+            _selecting(tables.activities, column), {"value": value}
+        ).first()
         return None if row is None else activity_from_row(row)
 
 
@@ -198,7 +260,7 @@ class SqlEventRepository:
 
     def for_activity(self, activity_id: int) -> Event | None:
         row = self._connection.execute(
-            select(tables.events).where(tables.events.c.activity_id == activity_id)
+            _selecting(tables.events, "activity_id"), {"value": activity_id}
         ).first()
         return None if row is None else event_from_row(row)
 
@@ -208,18 +270,14 @@ class SqlOptOutRepository:
         self._connection = connection
 
     def is_opted_out(self, phone: PhoneNumber) -> bool:
-        o = tables.opt_outs
-        return bool(
-            self._connection.execute(select(exists().where(o.c.phone == phone.e164))).scalar()
-        )
+        return bool(self._connection.execute(_IS_OPTED_OUT, {"phone": phone.e164}).scalar())
 
     def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
-        statement = insert_unless_exists(self._connection, tables.opt_outs, "phone")
-        self._connection.execute(statement.values(phone=phone.e164, opted_out_at=at))
+        statement = insert_unless_exists(self._connection.dialect.name, tables.opt_outs, ("phone",))
+        self._connection.execute(statement, {"phone": phone.e164, "opted_out_at": at})
 
     def opt_in(self, phone: PhoneNumber) -> None:
-        o = tables.opt_outs
-        self._connection.execute(delete(o).where(o.c.phone == phone.e164))
+        self._connection.execute(_OPT_IN, {"phone": phone.e164})
 
 
 class SqlStatusLog:
@@ -227,17 +285,20 @@ class SqlStatusLog:
         self._connection = connection
 
     def append(self, report: StatusReport) -> bool:
-        s = tables.status_callbacks
         statement = insert_unless_exists(
-            self._connection, s, "channel", "twilio_sid", "status"
-        ).values(
-            channel=report.channel.value,
-            twilio_sid=report.twilio_sid,
-            status=report.status,
-            record_id=report.record_id,
-            error_code=report.error_code,
-            error_message=report.error_message,
-            duration_seconds=report.duration_seconds,
-            received_at=report.received_at,
+            self._connection.dialect.name,
+            tables.status_callbacks,
+            ("channel", "twilio_sid", "status"),
+            returning="id",
         )
-        return self._connection.execute(statement.returning(s.c.id)).first() is not None
+        values = {
+            "channel": report.channel.value,
+            "twilio_sid": report.twilio_sid,
+            "status": report.status,
+            "record_id": report.record_id,
+            "error_code": report.error_code,
+            "error_message": report.error_message,
+            "duration_seconds": report.duration_seconds,
+            "received_at": report.received_at,
+        }
+        return self._connection.execute(statement, values).first() is not None

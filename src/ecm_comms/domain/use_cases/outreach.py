@@ -29,18 +29,18 @@ def record_outreach(uow: UnitOfWork, record: TextMessage | VoiceCall) -> tuple[A
 def record_acceptance(
     uow: UnitOfWork,
     records_of: Callable[[UnitOfWork], CommunicationRepository[Record]],
-    record_id: int,
+    record: Record,
     receipt: SmsReceipt | CallReceipt,
     at: datetime,
 ) -> tuple[Record, Activity, Event]:
-    """The provider took it: its sid and status, its activity and its event, together."""
+    """The provider took the write-ahead ``record``: its sid and status, its activity and its
+    event, together."""
+    assert record.id is not None
+    record.accept(receipt.sid, receipt.status, receipt.sender, at)  # type: ignore[arg-type]
     with uow:
         records = records_of(uow)
-        record = records.lock(record_id=record_id)
-        if record is None:  # its status callback arrived first and completed it
-            return _completed_elsewhere(uow, records, record_id)
-        record.accept(receipt.sid, receipt.status, receipt.sender, at)  # type: ignore[arg-type]
-        records.update(record)
+        if not records.update_unsent(record):  # its status callback came first and completed it
+            return _completed_elsewhere(uow, records, record.id)
         activity, event = record_outreach(uow, record)
         uow.commit()
     return record, activity, event
@@ -63,7 +63,7 @@ def _completed_elsewhere(
 def record_refusal(
     uow: UnitOfWork,
     records_of: Callable[[UnitOfWork], CommunicationRepository[Record]],
-    record_id: int,
+    record: Record,
     error: GatewayError,
     at: datetime,
 ) -> None:
@@ -74,13 +74,10 @@ def record_refusal(
     """
     if error.outcome_unknown:
         return
+    record.refuse(error.code, error.reason, at)
     with uow:
-        records = records_of(uow)
-        record = records.lock(record_id=record_id)
-        if record is None:  # a status callback has already completed it
+        if not records_of(uow).update_unsent(record):  # a status callback has completed it
             return
-        record.refuse(error.code, error.reason, at)
-        records.update(record)
         if error.code == OPTED_OUT_ERROR_CODE and isinstance(record, TextMessage):
             uow.opt_outs.opt_out(record.to, at)
         uow.commit()
