@@ -49,7 +49,12 @@ class CommunicationRepository(Protocol[Record]):
         """
 
 
-TextMessageRepository = CommunicationRepository[TextMessage]
+class TextMessageRepository(CommunicationRepository[TextMessage], Protocol):
+    def add_unless_opted_out(self, message: TextMessage) -> bool:
+        """``add`` an outbound SMS unless its recipient has opted out of SMS; False, and
+        nothing stored, if they have. The check and the insert are one step."""
+
+
 VoiceCallRepository = CommunicationRepository[VoiceCall]
 
 

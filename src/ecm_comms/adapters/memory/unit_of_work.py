@@ -103,6 +103,18 @@ class InMemoryOptOuts:
         self.opted_out.pop(phone.e164, None)
 
 
+class InMemoryTextMessages(InMemoryCommunications[TextMessage]):
+    def __init__(self, opt_outs: InMemoryOptOuts) -> None:
+        super().__init__()
+        self.opt_outs = opt_outs
+
+    def add_unless_opted_out(self, message: TextMessage) -> bool:
+        if self.opt_outs.is_opted_out(message.to):
+            return False
+        self.add(message)
+        return True
+
+
 @dataclass
 class InMemoryStatusLog:
     reports: list[StatusReport] = field(default_factory=list)
@@ -119,12 +131,16 @@ class InMemoryStatusLog:
 class InMemoryStore:
     """The committed records, shared by every unit of work built on it."""
 
-    messages: InMemoryCommunications[TextMessage] = field(default_factory=InMemoryCommunications)
+    opt_outs: InMemoryOptOuts = field(default_factory=InMemoryOptOuts)
+    messages: InMemoryTextMessages = field(init=False)
     calls: InMemoryCommunications[VoiceCall] = field(default_factory=InMemoryCommunications)
     activities: InMemoryActivities = field(default_factory=InMemoryActivities)
     events: InMemoryEvents = field(default_factory=InMemoryEvents)
-    opt_outs: InMemoryOptOuts = field(default_factory=InMemoryOptOuts)
     status_log: InMemoryStatusLog = field(default_factory=InMemoryStatusLog)
+
+    def __post_init__(self) -> None:
+        # The messages see the opt-outs of the same store (deepcopy keeps the two together).
+        self.messages = InMemoryTextMessages(self.opt_outs)
 
 
 class InMemoryContacts:

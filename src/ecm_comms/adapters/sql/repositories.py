@@ -193,6 +193,26 @@ class SqlTextMessageRepository(_Communications[TextMessage]):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection, tables.text_messages, text_message_from_row)
 
+    def add_unless_opted_out(self, message: TextMessage) -> bool:
+        new_id = self._connection.execute(
+            _inserting_unless_opted_out(), communication_values(message)
+        ).scalar_one_or_none()
+        if new_id is None:
+            return False
+        message.id = int(new_id)
+        return True
+
+
+@cache
+def _inserting_unless_opted_out() -> Insert:
+    """INSERT INTO text_messages … SELECT <the parameters> WHERE the recipient (the parameter
+    ``to_number``) has not opted out, RETURNING id: no id back means opted out."""
+    t, o = tables.text_messages, tables.opt_outs
+    names = [column.name for column in t.columns if column.name != "id"]
+    parameters = {name: bindparam(name, type_=t.c[name].type) for name in names}
+    row = select(*parameters.values()).where(~exists().where(o.c.phone == parameters["to_number"]))
+    return insert(t).from_select(names, row).returning(t.c.id)
+
 
 class SqlVoiceCallRepository(_Communications[VoiceCall]):
     def __init__(self, connection: Connection) -> None:

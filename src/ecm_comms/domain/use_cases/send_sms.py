@@ -57,9 +57,8 @@ class SendSmsHandler:
             at=self._clock.now(),
         )
         with self._uow as uow:
-            if uow.opt_outs.is_opted_out(to):
+            if not uow.messages.add_unless_opted_out(message):
                 raise RecipientOptedOut()
-            uow.messages.add(message)
             uow.commit()
         assert message.id is not None
 
