@@ -57,7 +57,7 @@ class InMemoryCommunications(InMemoryTable[Record]):
 
     def update(self, record: Record) -> None:
         assert record.id is not None
-        self.rows[record.id] = record
+        self.rows[record.id] = copy.deepcopy(record)  # a copy, as ``add`` keeps
 
     def update_unsent(self, record: Record) -> bool:
         assert record.id is not None
