@@ -19,7 +19,8 @@ baseline gets the very same requests. Any answer other than 2xx, any socket erro
 repeated to ours, any error in a server's log is a failure (exit status 1).
 
 It prints, per path, ours and the baseline's requests per second, p50 and p99 latency (medians of
-the rounds) and the ratio ours/baseline (the median of the rounds' ratios), the resident memory
+the rounds) and the ratio ours/baseline (the median of the rounds' ratios), the CPU time per
+request of each server's workers and of PostgreSQL (from /proc), the resident memory
 of our workers after ~2,000 and ~20,000 requests per worker, the targets met or missed, and a last
 line ``sms=<ratio> status=<ratio> inbound=<ratio>``.
 
@@ -45,7 +46,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -294,6 +295,29 @@ def resident_kib(pid: int) -> int:
     raise SetupError(f"no VmRSS for process {pid}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used (0 for one that has gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def database_backends(engine: Engine) -> list[int]:
+    """The PostgreSQL backends serving the bench's database (the server is on this machine)."""
+    query = text(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    with engine.connect() as connection:
+        return [int(pid) for pid in connection.execute(query).scalars()]
+
+
 def log_problems(server: Server) -> list[str]:
     """Error lines in a server's output, its access log aside."""
     lines = server.log.read_text(errors="replace").splitlines()
@@ -308,6 +332,14 @@ def log_problems(server: Server) -> list[str]:
 
 
 @dataclass(frozen=True)
+class CpuUse:
+    """CPU time per answered request, in ms: the server's workers and PostgreSQL's backends."""
+
+    workers_ms: float
+    database_ms: float
+
+
+@dataclass(frozen=True)
 class WrkResult:
     requests: int
     seconds: float
@@ -317,6 +349,7 @@ class WrkResult:
     samples: list[str]
     socket_errors: dict[str, int]
     repeated: int  # requests sent beyond the file's: some were sent twice
+    cpu: CpuUse | None = None  # measured for timed runs
 
     @property
     def rate(self) -> float:
@@ -639,11 +672,22 @@ class Bench:
     def timed(
         self, server: Server, path: str, requests_file: Path, *, repeats: bool = True
     ) -> WrkResult:
-        """A measured run; ``repeats``: a request sent twice to ours is a failure."""
+        """A measured run, with the CPU it cost; ``repeats``: a request sent twice to ours is a
+        failure."""
+        workers = worker_pids(server.process.pid)
+        backends = database_backends(self.requests.engine)
+        before = cpu_seconds(workers), cpu_seconds(backends)
         result = run_wrk(
             self.script, server, requests_file, self.options, self.deadline,
             duration=self.options.duration,
         )  # fmt: skip
+        if result.requests:
+            per_request = 1000 / result.requests
+            cpu = CpuUse(
+                (cpu_seconds(workers) - before[0]) * per_request,
+                (cpu_seconds(backends) - before[1]) * per_request,
+            )
+            result = replace(result, cpu=cpu)
         return self.counted(server, path, result, repeats=repeats)
 
     def read_memory(self) -> Memory:
@@ -822,6 +866,30 @@ def table_lines(outcome: Outcome, rounds: int) -> list[str]:
     return lines
 
 
+def cpu_lines(outcome: Outcome) -> list[str]:
+    """CPU per request, medians of the rounds: where the machine's time went."""
+    lines = [
+        "cpu per request in ms (medians of the rounds): the server's gunicorn workers, and the "
+        "PostgreSQL backends while it ran",
+        f"{'path':<8} {'ours':>8} {'postgres':>8} {'baseline':>8} {'postgres':>8}",
+    ]
+    for path in PATHS:
+        uses = {
+            side: [use for r in outcome.rounds[path] if (use := getattr(r, side).cpu)]
+            for side in ("ours", "baseline")
+        }
+        if not all(uses.values()):
+            lines.append(f"{path:<8} not measured")
+            continue
+        figures = [
+            statistics.median(getattr(use, kind) for use in uses[side])
+            for side in ("ours", "baseline")
+            for kind in ("workers_ms", "database_ms")
+        ]
+        lines.append(f"{path:<8}" + "".join(f" {figure:>8.2f}" for figure in figures))
+    return lines
+
+
 def memory_lines(outcome: Outcome) -> tuple[list[str], float | None]:
     """The memory report, and the largest growth of a worker in percent (None: unknown)."""
     if len(outcome.memory) < 2:
@@ -910,6 +978,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: FAILED, could not run: {error}")
         return 1
     print(*table_lines(outcome, options.rounds), sep="\n")
+    print(*cpu_lines(outcome), sep="\n")
     memory, growth = memory_lines(outcome)
     print(*memory, sep="\n")
     targets, met_all = target_lines(outcome, growth)

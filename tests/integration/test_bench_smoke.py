@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_SERVER_URL
 
+# A path, then CPU ms per request: ours, PostgreSQL for ours, the baseline, PostgreSQL for it.
+CPU_LINE = re.compile(r"[a-z]+( +\d+\.\d\d){4}")
 BENCH_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 RATIOS = re.compile(r"sms=\d+\.\d\d status=\d+\.\d\d inbound=\d+\.\d\d")
 
@@ -48,3 +50,5 @@ def test_a_quick_bench_measures_every_path_and_prints_the_ratios_last(
     lines = done.stdout.splitlines()
     assert RATIOS.fullmatch(lines[-1]), output
     assert any(line.startswith("memory: our workers' RSS after") for line in lines), output
+    for path in ("sms", "status", "inbound"):
+        assert any(CPU_LINE.fullmatch(line) and line.startswith(path) for line in lines), output
