@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from ecm_comms.container import Container, create_container
 from ecm_comms.domain.commands import RegisterUser, UpsertPatient
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.entrypoints.http import create_app
+from tests.support.databases import own_database
 
 POSTGRES_SERVER_URL = os.environ.get(
     "ECM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -54,16 +54,11 @@ def postgres_server() -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def postgres_database(postgres_server: Engine) -> Iterator[str]:
     """A migrated database of our own on the PostgreSQL server, dropped at the end of the run."""
-    name = f"ecm_comms_test_{uuid.uuid4().hex[:12]}"
-    with postgres_server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with postgres_server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_database(postgres_server, "ecm_comms_test") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ its backends touches no other test's connections.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -30,7 +29,8 @@ from ecm_comms.domain.commands import RegisterUser, UpsertPatient
 from ecm_comms.domain.people import Patient
 from ecm_comms.entrypoints.http import create_app
 from ecm_comms.ports.gateway import OutboundSms, SmsReceipt
-from tests.conftest import POSTGRES_SERVER_URL, Staff
+from tests.conftest import Staff
+from tests.support.databases import own_database
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.webhooks import (
     SignedWebhooks,
@@ -50,16 +50,11 @@ TERMINATION_WAIT_SECONDS = 10.0
 @pytest.fixture(scope="module")
 def fault_database(postgres_server: Engine) -> Iterator[str]:
     """A migrated database of this module's own: its backends are ours to terminate."""
-    name = f"ecm_comms_faults_{uuid.uuid4().hex[:12]}"
-    with postgres_server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with postgres_server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_database(postgres_server, "ecm_comms_faults") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,14 +9,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, insert, inspect, select
 
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.schema import downgrade, upgrade
 from ecm_comms.adapters.sql.tables import metadata
-from tests.conftest import POSTGRES_SERVER_URL
+from tests.support.databases import own_database
 
 AT = datetime(2024, 11, 27, 10, 0, tzinfo=UTC)
 ADDED_BY_0002 = {"status_callbacks", "opt_outs"}
@@ -32,15 +30,10 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
         engine.dispose()
         return
     server: Engine = request.getfixturevalue("postgres_server")
-    name = f"ecm_comms_migrations_{uuid.uuid4().hex[:12]}"
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_database(server, "ecm_comms_migrations") as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def test_the_migrated_schema_matches_the_tables_the_adapters_use(database_url: str) -> None:

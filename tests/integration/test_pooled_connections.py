@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import select
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from ecm_comms.adapters.sql import liveness
 from ecm_comms.adapters.sql.engine import make_engine
-from tests.conftest import POSTGRES_SERVER_URL
+from tests.support.databases import own_database
 
 pytestmark = pytest.mark.postgres
 
@@ -58,12 +56,8 @@ class PingCounter:
 @pytest.fixture(scope="module")
 def pool_database(postgres_server: Engine) -> Iterator[str]:
     """An empty database of this module's own: its backends are ours to terminate."""
-    name = f"ecm_comms_pool_{uuid.uuid4().hex[:12]}"
-    with postgres_server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    with postgres_server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_database(postgres_server, "ecm_comms_pool") as url:
+        yield url
 
 
 @pytest.fixture

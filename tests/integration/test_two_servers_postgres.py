@@ -12,7 +12,6 @@ import random
 import secrets
 import subprocess
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,7 @@ from sqlalchemy.engine import make_url
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.webhook_routes import CALL_STATUS, INBOUND_SMS, SMS_STATUS
-from tests.conftest import POSTGRES_SERVER_URL
+from tests.support.databases import own_database
 from tests.support.served import ECM_COMMS, clean_environment, free_port, served
 from tests.support.webhooks import (
     API,
@@ -113,14 +112,8 @@ class Deployment:
 @pytest.fixture
 def database_url(postgres_server: Engine) -> Iterator[str]:
     """A new, empty database of this test's own, dropped at the end."""
-    name = f"ecm_comms_two_servers_{uuid.uuid4().hex[:12]}"
-    with postgres_server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with postgres_server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with own_database(postgres_server, "ecm_comms_two_servers") as url:
+        yield url
 
 
 @pytest.fixture
