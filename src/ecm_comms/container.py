@@ -6,6 +6,7 @@ Build it with ``create_container()`` (settings from the environment) or
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,9 +18,9 @@ from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirec
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.idempotency import SqlIdempotencyKeys
 from ecm_comms.adapters.sql.unit_of_work import SqlUnitOfWork
+from ecm_comms.adapters.sql.views import SqlCommunicationViews
 from ecm_comms.adapters.system_clock import SystemClock
-from ecm_comms.adapters.twilio_gateway import make_twilio_gateway
-from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.adapters.twilio_gateway import TwilioGateway, twilio_client
 from ecm_comms.domain.use_cases.accounts import (
     AuthenticateHandler,
     IssueTokenHandler,
@@ -27,18 +28,8 @@ from ecm_comms.domain.use_cases.accounts import (
     RevokeTokenHandler,
     UpsertPatientHandler,
 )
-from ecm_comms.domain.use_cases.apply_status import ApplyCallStatusHandler, ApplySmsStatusHandler
-from ecm_comms.domain.use_cases.history import (
-    GetCallHandler,
-    GetSmsHandler,
-    ListCommunicationsHandler,
-)
-from ecm_comms.domain.use_cases.idempotency import (
-    BeginIdempotentRequestHandler,
-    FinishIdempotentRequestHandler,
-    PruneIdempotencyKeysHandler,
-    ReleaseIdempotentRequestHandler,
-)
+from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
+from ecm_comms.domain.use_cases.history import GetCommunicationHandler, ListCommunicationsHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.domain.use_cases.record_inbound import (
     RecordInboundCallHandler,
@@ -51,31 +42,49 @@ from ecm_comms.ports.directories import (
     UserDirectory,
     UserRegistry,
 )
-from ecm_comms.settings import settings_from_environ
+from ecm_comms.ports.gateway import MessagingGateway
+from ecm_comms.settings import GatewayKind, Settings, SettingsError, settings_from_environ
+
+log = logging.getLogger(__name__)
 
 
-def _sender(from_number: str | None) -> PhoneNumber:
-    return PhoneNumber.parse(from_number) if from_number else DEFAULT_SENDER
+def _engine(settings: Settings) -> Engine:
+    return make_engine(settings.database_url, **settings.database_pool.engine_options())
 
 
-def _engine(url: str, pool: dict[str, int]) -> Engine:
-    return make_engine(url, **pool)
-
-
-def _optional_phone(number: str | None, region: str) -> PhoneNumber | None:
-    return PhoneNumber.parse(number, region) if number else None
+def _gateway(settings: Settings) -> MessagingGateway:
+    twilio = settings.twilio
+    if settings.gateway is GatewayKind.SIMULATED:
+        return SimulatedGateway(twilio.from_number or DEFAULT_SENDER)
+    if missing := twilio.missing():
+        raise SettingsError(f"the Twilio gateway needs {', '.join(missing)}")
+    assert twilio.account_sid is not None
+    assert twilio.auth_token is not None
+    assert twilio.from_number is not None
+    if not settings.public_base_url:
+        log.warning(
+            "ECM_PUBLIC_BASE_URL is not set: Twilio will not report statuses of outbound SMS "
+            "and calls, and records stay at the status Twilio first answered"
+        )
+    return TwilioGateway(
+        twilio_client(twilio.account_sid, twilio.auth_token, twilio.api_base_url),
+        twilio.from_number,
+        public_base_url=settings.public_base_url,
+        unavailable_message=settings.call_unavailable_message,
+    )
 
 
 class Container(containers.DeclarativeContainer):
-    config = providers.Configuration(strict=True)
+    settings = providers.Dependency(instance_of=Settings)
+    region = settings.provided.default_region
+    clinic_number = settings.provided.clinic_number
 
     clock = providers.Singleton(SystemClock)
-    clinic_number = providers.Singleton(
-        _optional_phone, config.clinic_number, config.default_region
-    )
-    engine = providers.Singleton(_engine, config.database_url, config.database_pool)
+    engine = providers.Singleton(_engine, settings)
 
     uow = providers.Factory(SqlUnitOfWork, engine)
+    views = providers.Singleton(SqlCommunicationViews, engine)
+    idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
     sql_users = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
     # Separate seams over one default: a host may override who its patients are (the
@@ -89,21 +98,7 @@ class Container(containers.DeclarativeContainer):
     user_directory: providers.Dependency[UserDirectory] = providers.Dependency(default=sql_users)
     user_registry: providers.Dependency[UserRegistry] = providers.Dependency(default=sql_users)
 
-    gateway = providers.Selector(
-        config.gateway,
-        simulated=providers.Singleton(
-            SimulatedGateway, providers.Callable(_sender, config.twilio.from_number)
-        ),
-        twilio=providers.Singleton(
-            make_twilio_gateway,
-            account_sid=config.twilio.account_sid,
-            auth_token=config.twilio.auth_token,
-            from_number=config.twilio.from_number,
-            api_base_url=config.twilio.api_base_url,
-            public_base_url=config.public_base_url,
-            unavailable_message=config.call_unavailable_message,
-        ),
-    )
+    gateway = providers.Singleton(_gateway, settings)
 
     send_sms = providers.Factory(
         SendSmsHandler,
@@ -111,7 +106,7 @@ class Container(containers.DeclarativeContainer):
         patients=patient_directory,
         gateway=gateway,
         clock=clock,
-        default_region=config.default_region,
+        default_region=region,
     )
     initiate_call = providers.Factory(
         InitiateCallHandler,
@@ -119,7 +114,7 @@ class Container(containers.DeclarativeContainer):
         patients=patient_directory,
         gateway=gateway,
         clock=clock,
-        default_region=config.default_region,
+        default_region=region,
         clinic_number=clinic_number,
     )
     record_inbound_sms = providers.Factory(
@@ -127,7 +122,7 @@ class Container(containers.DeclarativeContainer):
         uow=uow,
         patients=patient_directory,
         clock=clock,
-        default_region=config.default_region,
+        default_region=region,
     )
     record_inbound_call = providers.Factory(
         RecordInboundCallHandler,
@@ -135,46 +130,28 @@ class Container(containers.DeclarativeContainer):
         patients=patient_directory,
         users=user_directory,
         clock=clock,
-        default_region=config.default_region,
+        default_region=region,
         clinic_number=clinic_number,
     )
-    apply_sms_status = providers.Factory(ApplySmsStatusHandler, uow=uow, clock=clock)
-    apply_call_status = providers.Factory(ApplyCallStatusHandler, uow=uow, clock=clock)
-    get_sms = providers.Factory(GetSmsHandler, uow=uow)
-    get_call = providers.Factory(GetCallHandler, uow=uow)
+    apply_status = providers.Factory(ApplyStatusHandler, uow=uow, clock=clock)
+    get_communication = providers.Factory(GetCommunicationHandler, views=views)
     list_communications = providers.Factory(
-        ListCommunicationsHandler, uow=uow, patients=patient_directory
+        ListCommunicationsHandler, views=views, patients=patient_directory
     )
     authenticate = providers.Factory(AuthenticateHandler, users=user_directory)
     register_user = providers.Factory(
-        RegisterUserHandler, users=user_registry, default_region=config.default_region
+        RegisterUserHandler, users=user_registry, default_region=region
     )
     issue_token = providers.Factory(IssueTokenHandler, users=user_registry)
     revoke_token = providers.Factory(RevokeTokenHandler, users=user_registry)
-
-    idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
-    begin_idempotent_request = providers.Factory(
-        BeginIdempotentRequestHandler, keys=idempotency_keys, clock=clock
-    )
-    finish_idempotent_request = providers.Factory(
-        FinishIdempotentRequestHandler, keys=idempotency_keys
-    )
-    release_idempotent_request = providers.Factory(
-        ReleaseIdempotentRequestHandler, keys=idempotency_keys
-    )
-    prune_idempotency_keys = providers.Factory(
-        PruneIdempotencyKeysHandler, keys=idempotency_keys, clock=clock
-    )
     upsert_patient = providers.Factory(
-        UpsertPatientHandler, patients=patient_registry, default_region=config.default_region
+        UpsertPatientHandler, patients=patient_registry, default_region=region
     )
 
 
 def create_container(environ: Mapping[str, str] | None = None, **overrides: Any) -> Container:
     """A container configured from ``environ`` (default: the process environment).
 
-    ``overrides`` replace settings by key, e.g. ``create_container(database_url="sqlite://")``.
+    ``overrides`` replace settings by name, e.g. ``create_container(database_url="sqlite://")``.
     """
-    container = Container()
-    container.config.from_dict({**settings_from_environ(environ), **overrides})
-    return container
+    return Container(settings=settings_from_environ(environ, **overrides))

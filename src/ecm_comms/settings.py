@@ -1,14 +1,24 @@
-"""The service's settings, read once from the environment (the design guide's table)."""
+"""The service's settings: one typed, frozen object, read once from the environment.
+
+Every value is parsed here (numbers as ``PhoneNumber`` in the configured region, the gateway as a
+``GatewayKind``); the container hands the parsed values on, so no adapter knows a variable name.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import phonenumbers
 
+from ecm_comms.domain.errors import ValidationError
+from ecm_comms.domain.phone_numbers import PhoneNumber
+
 DEFAULT_DATABASE_URL = "sqlite:///ecm_comms.sqlite3"
+DEFAULT_REGION = "US"
 # Said on a call when no one can be connected: a patient answering ours, or calling the clinic.
 DEFAULT_CALL_UNAVAILABLE_MESSAGE = (
     "Hello, this is your care team. No one is available to talk right now. "
@@ -20,65 +30,115 @@ class SettingsError(ValueError):
     """A setting has a value the service cannot start with."""
 
 
-def settings_from_environ(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The container's configuration as a plain dict, from ``environ`` (default ``os.environ``)."""
+class GatewayKind(StrEnum):
+    TWILIO = "twilio"
+    SIMULATED = "simulated"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabasePool:
+    """Per server worker: each worker process has its own pool (None: SQLAlchemy's default)."""
+
+    size: int | None = None
+    max_overflow: int | None = None
+
+    def engine_options(self) -> dict[str, int]:
+        options = {"pool_size": self.size, "max_overflow": self.max_overflow}
+        return {name: value for name, value in options.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSettings:
+    account_sid: str | None = None
+    auth_token: str | None = field(default=None, repr=False)
+    from_number: PhoneNumber | None = None
+    api_base_url: str | None = None  # a local stand-in instead of Twilio
+
+    def missing(self) -> list[str]:
+        """The variables the Twilio gateway needs that are not set."""
+        needed = (
+            ("TWILIO_ACCOUNT_SID", self.account_sid),
+            ("TWILIO_AUTH_TOKEN", self.auth_token),
+            ("TWILIO_FROM_NUMBER", self.from_number),
+        )
+        return [name for name, value in needed if not value]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    database_pool: DatabasePool = DatabasePool()
+    default_region: str = DEFAULT_REGION
+    gateway: GatewayKind = GatewayKind.SIMULATED
+    gateway_reason: str = "TWILIO_ACCOUNT_SID is not set"
+    public_base_url: str | None = None  # the URL Twilio calls; None: derived from the request
+    clinic_number: PhoneNumber | None = None
+    call_unavailable_message: str = DEFAULT_CALL_UNAVAILABLE_MESSAGE
+    # Development only: Twilio's signatures go unchecked, and the server says so loudly.
+    skip_webhook_signatures: bool = False
+    twilio: TwilioSettings = TwilioSettings()
+
+
+def settings_from_environ(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """The settings from ``environ`` (default ``os.environ``); ``overrides`` replace fields."""
     env = os.environ if environ is None else environ
-    account_sid = env.get("TWILIO_ACCOUNT_SID") or None
-    gateway = env.get("ECM_GATEWAY") or ("twilio" if account_sid else "simulated")
-    if gateway not in ("twilio", "simulated"):
-        raise SettingsError(f"ECM_GATEWAY must be 'twilio' or 'simulated', not {gateway!r}")
-    region = (env.get("ECM_DEFAULT_REGION") or "US").upper()
+    region = (env.get("ECM_DEFAULT_REGION") or DEFAULT_REGION).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise SettingsError(f"ECM_DEFAULT_REGION {region!r} is not a region phonenumbers knows")
-    clinic_number = env.get("ECM_CLINIC_PHONE_NUMBER") or None
-    if clinic_number and not phonenumbers.is_possible_number(_parsed(clinic_number, region)):
-        raise SettingsError("ECM_CLINIC_PHONE_NUMBER is not a phone number")
-    return {
+    account_sid = env.get("TWILIO_ACCOUNT_SID") or None
+    values: dict[str, Any] = {
         "database_url": env.get("ECM_DATABASE_URL") or DEFAULT_DATABASE_URL,
         "database_pool": _database_pool(env),
-        "clinic_number": clinic_number,
+        "default_region": region,
+        **_gateway(env.get("ECM_GATEWAY"), account_sid),
+        "public_base_url": (env.get("ECM_PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        "clinic_number": _phone(env, "ECM_CLINIC_PHONE_NUMBER", region),
         "call_unavailable_message": env.get("ECM_CALL_UNAVAILABLE_MESSAGE")
         or DEFAULT_CALL_UNAVAILABLE_MESSAGE,
-        # Development only: Twilio's signatures go unchecked, and the server says so loudly.
         "skip_webhook_signatures": env.get("ECM_INSECURE_SKIP_TWILIO_SIGNATURES", "").lower()
         in ("1", "true", "yes"),
-        "public_base_url": (env.get("ECM_PUBLIC_BASE_URL") or "").rstrip("/") or None,
-        "default_region": region,
-        "gateway": gateway,
-        "gateway_reason": (
-            "ECM_GATEWAY is set"
-            if env.get("ECM_GATEWAY")
-            else ("TWILIO_ACCOUNT_SID is set" if account_sid else "TWILIO_ACCOUNT_SID is not set")
+        "twilio": TwilioSettings(
+            account_sid=account_sid,
+            auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            from_number=_phone(env, "TWILIO_FROM_NUMBER", region),
+            api_base_url=env.get("TWILIO_API_BASE_URL") or None,
         ),
-        "twilio": {
-            "account_sid": account_sid,
-            "auth_token": env.get("TWILIO_AUTH_TOKEN") or None,
-            "from_number": env.get("TWILIO_FROM_NUMBER") or None,
-            "api_base_url": env.get("TWILIO_API_BASE_URL") or None,
-        },
     }
+    return Settings(**(values | overrides))
 
 
-def _parsed(number: str, region: str) -> phonenumbers.PhoneNumber:
+def _gateway(chosen: str | None, account_sid: str | None) -> dict[str, Any]:
+    if chosen:
+        try:
+            return {"gateway": GatewayKind(chosen), "gateway_reason": "ECM_GATEWAY is set"}
+        except ValueError:
+            raise SettingsError(
+                f"ECM_GATEWAY must be 'twilio' or 'simulated', not {chosen!r}"
+            ) from None
+    if account_sid:
+        return {"gateway": GatewayKind.TWILIO, "gateway_reason": "TWILIO_ACCOUNT_SID is set"}
+    return {"gateway": GatewayKind.SIMULATED, "gateway_reason": "TWILIO_ACCOUNT_SID is not set"}
+
+
+def _phone(env: Mapping[str, str], variable: str, region: str) -> PhoneNumber | None:
+    raw = env.get(variable)
+    if not raw:
+        return None
     try:
-        return phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException as error:
-        raise SettingsError(f"not a phone number: {error}") from error
+        return PhoneNumber.parse(raw, region)
+    except ValidationError as error:
+        raise SettingsError(f"{variable} is not a phone number") from error
 
 
-def _database_pool(env: Mapping[str, str]) -> dict[str, int]:
-    """Per server worker: each worker process has its own pool (SQLAlchemy's 5 + 10 if unset)."""
-    pool = {
-        option: _count(env, variable)
-        for option, variable in (
-            ("pool_size", "ECM_DATABASE_POOL_SIZE"),
-            ("max_overflow", "ECM_DATABASE_MAX_OVERFLOW"),
-        )
-        if env.get(variable)
-    }
+def _database_pool(env: Mapping[str, str]) -> DatabasePool:
+    pool = DatabasePool(
+        size=_count(env, "ECM_DATABASE_POOL_SIZE"),
+        max_overflow=_count(env, "ECM_DATABASE_MAX_OVERFLOW"),
+    )
     # An inbound webhook holds two connections at once (its transaction, the patient lookup);
     # a pool size of 0 would mean "no limit" to SQLAlchemy.
-    size, overflow = pool.get("pool_size", 5), pool.get("max_overflow", 10)
+    size = 5 if pool.size is None else pool.size
+    overflow = 10 if pool.max_overflow is None else pool.max_overflow
     if size < 1 or size + overflow < 2:
         raise SettingsError(
             "ECM_DATABASE_POOL_SIZE must be at least 1, and at least 2 with "
@@ -87,8 +147,10 @@ def _database_pool(env: Mapping[str, str]) -> dict[str, int]:
     return pool
 
 
-def _count(env: Mapping[str, str], variable: str) -> int:
-    raw = env[variable]
+def _count(env: Mapping[str, str], variable: str) -> int | None:
+    raw = env.get(variable)
+    if not raw:
+        return None
     if not raw.isdigit():
         raise SettingsError(f"{variable} must be a whole number, not {raw!r}")
     return int(raw)

@@ -17,10 +17,10 @@ from werkzeug.test import TestResponse
 from ecm_comms.adapters.memory import FakeGateway, FixedClock
 from ecm_comms.adapters.sql import tables
 from ecm_comms.container import Container
-from ecm_comms.domain.commands import BeginIdempotentRequest, RegisterUser, UpsertPatient
+from ecm_comms.domain.commands import RegisterUser, UpsertPatient
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.entrypoints.cli.main import cli
-from ecm_comms.entrypoints.http.idempotency import request_fingerprint
+from ecm_comms.entrypoints.http.idempotency import IdempotentRequests, request_fingerprint
 from tests.conftest import Staff
 from tests.integration.records import (
     NOTHING_RECORDED,
@@ -61,9 +61,8 @@ def claim_key(app: Flask, container: Container, staff: Staff, url: str, payload:
     """Another request with the key and this very payload has begun and not finished."""
     with app.test_request_context(url, method="POST", json=payload):
         fingerprint = request_fingerprint()
-    begun = container.begin_idempotent_request()(
-        BeginIdempotentRequest(staff.user.id, KEY, fingerprint)
-    )
+    requests = IdempotentRequests(container.idempotency_keys(), container.clock())
+    begun = requests.begin(staff.user.id, KEY, fingerprint)
     assert begun is None
 
 

@@ -70,7 +70,7 @@ def running_service(database_url: str, twilio_base_url: str) -> Iterator[Service
             "TWILIO_API_BASE_URL": twilio_base_url,
         }
     )
-    assert container.config.gateway() == "twilio"
+    assert container.settings().gateway == "twilio"
     token = container.register_user()(RegisterUser(101, 1, "Dana")).token.value
     container.upsert_patient()(UpsertPatient(123, 1, (PHONE,)))
     try:

@@ -16,9 +16,8 @@ from ecm_comms.adapters.memory.gateway import SentSms
 from ecm_comms.adapters.sids import new_sid
 from ecm_comms.adapters.sql import tables
 from ecm_comms.container import Container
-from ecm_comms.domain.commands import BeginIdempotentRequest, ReleaseIdempotentRequest
 from ecm_comms.domain.statuses import SmsStatus
-from ecm_comms.entrypoints.http.idempotency import request_fingerprint
+from ecm_comms.entrypoints.http.idempotency import IdempotentRequests, request_fingerprint
 from ecm_comms.ports.gateway import OutboundSms, SmsReceipt
 from tests.conftest import Staff
 from tests.integration.records import count_rows, recorded, sms_url
@@ -131,17 +130,15 @@ def test_a_repeat_claiming_a_key_just_as_the_first_request_releases_it_is_not_a_
     # repeat reads the key back, the first request ends unexpectedly (a 500/503) and frees it.
     with app.test_request_context(sms_url(), method="POST", json=SMS):
         fingerprint = request_fingerprint()
-    begin = container.begin_idempotent_request()
-    assert begin(BeginIdempotentRequest(coordinator.user.id, KEY, fingerprint)) is None
+    requests = IdempotentRequests(container.idempotency_keys(), container.clock())
+    assert requests.begin(coordinator.user.id, KEY, fingerprint) is None
     released: list[bool] = []
 
     def first_request_releases_its_key(*args: Any) -> None:
         statement: str = args[2]
         if not released and statement.lstrip().startswith("SELECT") and KEYS_TABLE in statement:
             released.append(True)
-            container.release_idempotent_request()(
-                ReleaseIdempotentRequest(coordinator.user.id, KEY)
-            )
+            requests.release(coordinator.user.id, KEY)
 
     event.listen(container.engine(), "before_cursor_execute", first_request_releases_its_key)
     try:

@@ -9,6 +9,7 @@ from flask import Flask
 
 from ecm_comms.adapters.memory import FakeGateway, InMemoryPatientDirectory
 from ecm_comms.container import Container, create_container
+from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.commands import InitiateCall, SendSms
 from ecm_comms.domain.errors import CommunicationFailed, PatientNotFound
 from ecm_comms.domain.people import Patient, User
@@ -40,7 +41,10 @@ def test_a_host_sends_an_sms_by_calling_the_use_case(host_container: Container) 
     assert sent.message.twilio_sid is not None
     with host_container.uow() as uow:
         assert sent.activity.id is not None
-        assert uow.activities.get(sent.activity.id) is not None
+        assert sent.message.id is not None
+        stored = uow.activities.for_record(Channel.SMS, sent.message.id)
+        assert stored is not None
+        assert stored.id == sent.activity.id
         assert uow.events.for_activity(sent.activity.id) is not None
 
 
@@ -65,8 +69,7 @@ def test_a_host_catches_a_refused_sms_and_finds_it_on_record_as_failed(
     assert failed.value.messages == [
         f"Failed to send SMS: The 'To' number {refused_number} is not a valid phone number."
     ]
-    with host_container.uow() as uow:
-        [item] = uow.contacts.page(555, 10, None)
+    [item] = host_container.views().history(555, 10, None)
     assert (item.record.status, item.record.error_code, item.activity) == (
         SmsStatus.FAILED,
         21211,

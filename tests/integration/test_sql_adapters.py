@@ -17,7 +17,7 @@ from ecm_comms.container import Container
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.commands import SendSms
-from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.errors import UserAlreadyExists
 from ecm_comms.domain.history import HistoryItem, Position
 from ecm_comms.domain.people import Patient, User
@@ -26,7 +26,6 @@ from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 from ecm_comms.domain.tokens import ApiToken
 from ecm_comms.domain.use_cases.send_sms import SendSmsHandler
-from ecm_comms.ports.unit_of_work import StatusReport
 from tests.conftest import Staff
 
 AT = datetime(2024, 11, 27, 10, 0, 0, 123000, tzinfo=UTC)
@@ -261,21 +260,23 @@ def test_a_failure_recording_twilios_answer_rolls_it_back_and_keeps_the_written_
 # --- opt-outs and the status log -----------------------------------------------------------------
 
 
-def test_a_number_opted_out_is_opted_out_until_it_opts_back_in(container: Container) -> None:
-    def opted_out() -> bool:
-        with container.uow() as uow:
-            return uow.opt_outs.is_opted_out(PATIENT_PHONE)
+def opted_out(container: Container, phone: PhoneNumber) -> bool:
+    o = tables.opt_outs
+    with container.engine().connect() as connection:
+        return connection.execute(select(o).where(o.c.phone == phone.e164)).first() is not None
 
-    before = opted_out()
+
+def test_a_number_opted_out_is_opted_out_until_it_opts_back_in(container: Container) -> None:
+    before = opted_out(container, PATIENT_PHONE)
     with container.uow() as uow:
         uow.opt_outs.opt_out(PATIENT_PHONE, AT)
         uow.commit()
-    after_opting_out = opted_out()
+    after_opting_out = opted_out(container, PATIENT_PHONE)
     with container.uow() as uow:
         uow.opt_outs.opt_in(PATIENT_PHONE)
         uow.commit()
 
-    assert (before, after_opting_out, opted_out()) == (False, True, False)
+    assert (before, after_opting_out, opted_out(container, PATIENT_PHONE)) == (False, True, False)
 
 
 def test_opting_out_twice_keeps_the_first_time(container: Container) -> None:
@@ -294,8 +295,7 @@ def test_an_opt_out_is_for_that_number_only(container: Container) -> None:
         uow.opt_outs.opt_out(PATIENT_PHONE, AT)
         uow.commit()
 
-    with container.uow() as uow:
-        assert not uow.opt_outs.is_opted_out(OTHER_PHONE)
+    assert not opted_out(container, OTHER_PHONE)
 
 
 def test_the_status_log_keeps_one_report_per_channel_sid_and_status(
@@ -332,12 +332,11 @@ def test_the_status_log_keeps_one_report_per_channel_sid_and_status(
     ]
 
 
-# --- contact history -----------------------------------------------------------------------------
+# --- a patient's history --------------------------------------------------------------------------
 
 
 def page(container: Container, limit: int, after: Position | None = None) -> list[HistoryItem]:
-    with container.uow() as uow:
-        return uow.contacts.page(123, limit, after)
+    return container.views().history(123, limit, after)
 
 
 def keys(items: Sequence[HistoryItem]) -> list[tuple[Channel, int | None]]:

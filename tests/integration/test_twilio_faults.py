@@ -105,7 +105,6 @@ def impatient_service(service: Service, twilio: TwilioStandIn) -> Service:
             client,
             PhoneNumber.parse(FROM_NUMBER),
             public_base_url=PUBLIC_BASE_URL,
-            sleep=lambda _seconds: None,
         )
     )
     return service

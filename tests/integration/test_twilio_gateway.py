@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
+from urllib3.util.retry import RequestHistory
 
-from ecm_comms.adapters.twilio_gateway import TwilioGateway, twilio_client
+from ecm_comms.adapters.twilio_gateway import (
+    MAX_ATTEMPTS,
+    REQUEST_TIMEOUT_SECONDS,
+    RETRY_BUDGET_SECONDS,
+    TwilioGateway,
+    twilio_client,
+    twilio_retries,
+)
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
@@ -42,7 +51,6 @@ def gateway_for(
         CLINIC,
         public_base_url=public_base_url,
         unavailable_message=unavailable_message,
-        sleep=lambda _seconds: None,
     )
 
 
@@ -259,39 +267,34 @@ def test_a_stalled_request_times_out_and_is_not_retried(twilio: TwilioStandIn) -
     assert len(twilio.requests) == 1
 
 
-def test_an_unreachable_twilio_is_tried_three_times() -> None:
+def test_an_unreachable_twilio_is_tried_three_times(caplog: pytest.LogCaptureFixture) -> None:
     with RunningStandIn() as gone:
         base_url = gone.base_url
-    attempts: list[float] = []
     client = twilio_client(ACCOUNT_SID, "secret-token", base_url, 1.0)
-    gateway = TwilioGateway(client, CLINIC, sleep=attempts.append)
+    gateway = TwilioGateway(client, CLINIC)
 
-    with pytest.raises(GatewayError) as unavailable:
+    with (
+        caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"),
+        pytest.raises(GatewayError) as unavailable,
+    ):
         gateway.send_sms(an_sms())
 
     assert unavailable.value.unavailable
     assert not unavailable.value.outcome_unknown  # it never reached Twilio
-    assert len(attempts) == 2  # backoffs between the three attempts
+    retries = [r for r in caplog.records if r.getMessage().startswith("Retrying")]
+    assert len(retries) == 2  # the attempts after the first
 
 
-def test_no_retry_starts_that_could_end_after_the_retry_budget() -> None:
-    with RunningStandIn() as gone:
-        base_url = gone.base_url
-    elapsed = iter([0.0, 12.0, 12.0, 12.0])  # when it started, then after each attempt
-    backoffs: list[float] = []
-    client = twilio_client(ACCOUNT_SID, "secret-token", base_url, 10.0)
-    gateway = TwilioGateway(
-        client,
-        CLINIC,
-        request_timeout_seconds=10.0,
-        retry_budget_seconds=20.0,
-        sleep=backoffs.append,
-        monotonic=lambda: next(elapsed),
+def test_every_attempt_and_its_backoff_end_within_the_retry_budget() -> None:
+    retries = twilio_retries()
+    attempts = retries.total + 1
+    failure = RequestHistory("POST", "/Messages.json", None, 503, None)
+    backoffs = sum(
+        retries.new(history=(failure,) * failures).get_backoff_time()
+        for failures in range(1, attempts)
     )
 
-    with pytest.raises(GatewayError) as unavailable:
-        gateway.send_sms(OutboundSms(1, PATIENT, SmsBody("hi")))
-
-    # 12 s gone + a 10 s attempt would end past 20 s: the first failure is the answer.
-    assert unavailable.value.unavailable
-    assert backoffs == []
+    # A request that answers before the server's 30 s limit, whatever Twilio does.
+    assert attempts == MAX_ATTEMPTS
+    assert attempts * REQUEST_TIMEOUT_SECONDS + backoffs <= RETRY_BUDGET_SECONDS
+    assert retries.respect_retry_after_header is False

@@ -319,7 +319,7 @@ def test_a_host_app_mounting_the_webhooks_below_a_prefix_accepts_twilios_callbac
     # then ends with /comms, and Twilio calls (and signs) the status-callback URL built from it.
     public_base_url = PUBLIC_BASE_URL + "/comms"
     with webhook_container(
-        container.config.database_url(),
+        container.settings().database_url,
         FakeGateway(),
         FixedClock(),
         {"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "ECM_PUBLIC_BASE_URL": public_base_url},

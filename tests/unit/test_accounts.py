@@ -59,7 +59,8 @@ def test_a_missing_token_is_not_authenticated(
     with pytest.raises(NotAuthenticated) as refused:
         authenticate(Authenticate(token))
 
-    assert refused.value.messages == ["X-User-Token header is required"]
+    # The domain knows no header names: the HTTP layer answers "X-User-Token header is required".
+    assert refused.value.messages == ["A user token is required"]
 
 
 def test_an_unknown_token_is_not_authenticated(

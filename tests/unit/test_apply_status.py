@@ -18,20 +18,15 @@ from ecm_comms.adapters.memory import (
     InMemoryUnitOfWork,
 )
 from ecm_comms.domain.channels import Channel
-from ecm_comms.domain.commands import ApplyCallStatus, ApplySmsStatus, InitiateCall, SendSms
-from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.commands import ApplyStatus, InitiateCall, SendSms
+from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
-from ecm_comms.domain.use_cases.apply_status import (
-    ApplyCallStatusHandler,
-    ApplySmsStatusHandler,
-    StatusApplied,
-)
+from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.domain.use_cases.send_sms import SendSmsHandler
-from ecm_comms.ports.unit_of_work import StatusReport
 
 DANA = User(id=101, clinic_id=1, name="Dana Coordinator")
 PAT_PHONE = PhoneNumber("+18051234567")
@@ -84,13 +79,9 @@ class World:
         [call] = self.store.calls.rows.values()
         return call
 
-    def apply_sms(self, command: ApplySmsStatus) -> StatusApplied:
+    def apply(self, command: ApplyStatus) -> None:
         self.clock.advance(CALLBACK_DELAY)
-        return ApplySmsStatusHandler(self._uow(), self.clock)(command)
-
-    def apply_call(self, command: ApplyCallStatus) -> StatusApplied:
-        self.clock.advance(CALLBACK_DELAY)
-        return ApplyCallStatusHandler(self._uow(), self.clock)(command)
+        ApplyStatusHandler(self._uow(), self.clock)(command)
 
     @property
     def message(self) -> TextMessage:
@@ -119,8 +110,8 @@ def sms_status(
     record_id: int | None = None,
     error_code: int | None = None,
     error_message: str | None = None,
-) -> ApplySmsStatus:
-    return ApplySmsStatus(sid, status, record_id, error_code, error_message)
+) -> ApplyStatus:
+    return ApplyStatus(Channel.SMS, sid, status, record_id, error_code, error_message)
 
 
 # SMS: moving forward.
@@ -130,9 +121,9 @@ def test_a_higher_status_moves_the_stored_message_forward(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
 
-    applied = world.apply_sms(sms_status(sid, "sent"))
+    world.apply(sms_status(sid, "sent"))
 
-    assert applied == StatusApplied(known=True, moved=True, completed=False)
+    assert len(world.store.activities.rows) == 1  # its own, from the send: none added
     assert world.message.status is SmsStatus.SENT
     assert world.message.updated_at == world.clock.now()
 
@@ -140,21 +131,20 @@ def test_a_higher_status_moves_the_stored_message_forward(world: World) -> None:
 def test_a_stale_sms_callback_changes_nothing(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "delivered"))
+    world.apply(sms_status(sid, "delivered"))
     delivered_at = world.clock.now()
 
-    applied = world.apply_sms(sms_status(sid, "sent"))
+    world.apply(sms_status(sid, "sent"))
 
-    assert applied == StatusApplied(known=True, moved=False)
     assert (world.message.status, world.message.updated_at) == (SmsStatus.DELIVERED, delivered_at)
 
 
 def test_a_final_sms_status_is_not_replaced_by_another_of_equal_rank(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "delivered"))
+    world.apply(sms_status(sid, "delivered"))
 
-    world.apply_sms(sms_status(sid, "failed"))
+    world.apply(sms_status(sid, "failed"))
 
     assert world.message.status is SmsStatus.DELIVERED
 
@@ -162,9 +152,9 @@ def test_a_final_sms_status_is_not_replaced_by_another_of_equal_rank(world: Worl
 def test_a_delivered_message_can_be_read(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "delivered"))
+    world.apply(sms_status(sid, "delivered"))
 
-    world.apply_sms(sms_status(sid, "read"))
+    world.apply(sms_status(sid, "read"))
 
     assert world.message.status is SmsStatus.READ
 
@@ -172,9 +162,9 @@ def test_a_delivered_message_can_be_read(world: World) -> None:
 def test_an_undelivered_message_cannot_be_read(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "undelivered"))
+    world.apply(sms_status(sid, "undelivered"))
 
-    world.apply_sms(sms_status(sid, "read"))
+    world.apply(sms_status(sid, "read"))
 
     assert world.message.status is SmsStatus.UNDELIVERED
 
@@ -186,7 +176,7 @@ def test_an_sms_callback_is_logged_as_twilio_sent_it(world: World) -> None:
     message = world.send_sms()
     assert message.twilio_sid is not None
 
-    world.apply_sms(
+    world.apply(
         sms_status(
             message.twilio_sid,
             "undelivered",
@@ -212,9 +202,9 @@ def test_an_sms_callback_is_logged_as_twilio_sent_it(world: World) -> None:
 def test_a_stale_sms_callback_is_still_logged(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "delivered"))
+    world.apply(sms_status(sid, "delivered"))
 
-    world.apply_sms(sms_status(sid, "sent"))
+    world.apply(sms_status(sid, "sent"))
 
     assert [report.status for report in world.log] == ["delivered", "sent"]
 
@@ -222,9 +212,9 @@ def test_a_stale_sms_callback_is_still_logged(world: World) -> None:
 def test_a_repeated_sms_callback_is_logged_once(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "sent"))
+    world.apply(sms_status(sid, "sent"))
 
-    world.apply_sms(sms_status(sid, "sent"))
+    world.apply(sms_status(sid, "sent"))
 
     assert [report.status for report in world.log] == ["sent"]
 
@@ -232,12 +222,11 @@ def test_a_repeated_sms_callback_is_logged_once(world: World) -> None:
 def test_a_repeated_sms_callback_changes_nothing(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "sent"))
+    world.apply(sms_status(sid, "sent"))
     sent_at = world.clock.now()
 
-    applied = world.apply_sms(sms_status(sid, "sent"))
+    world.apply(sms_status(sid, "sent"))
 
-    assert applied.moved is False
     assert world.message.updated_at == sent_at
 
 
@@ -246,8 +235,8 @@ def test_the_same_status_of_two_messages_is_logged_for_each(world: World) -> Non
     assert first is not None
     assert second is not None
 
-    world.apply_sms(sms_status(first, "sent"))
-    world.apply_sms(sms_status(second, "sent"))
+    world.apply(sms_status(first, "sent"))
+    world.apply(sms_status(second, "sent"))
 
     assert [report.twilio_sid for report in world.log] == [first, second]
 
@@ -255,14 +244,8 @@ def test_the_same_status_of_two_messages_is_logged_for_each(world: World) -> Non
 # SMS: what the service does not know.
 
 
-def test_a_callback_for_an_unknown_sid_is_reported_unknown(world: World) -> None:
-    applied = world.apply_sms(sms_status(UNKNOWN_SID, "delivered"))
-
-    assert applied == StatusApplied(known=False, moved=False)
-
-
 def test_a_callback_for_an_unknown_sid_is_logged(world: World) -> None:
-    world.apply_sms(sms_status(UNKNOWN_SID, "delivered"))
+    world.apply(sms_status(UNKNOWN_SID, "delivered"))
 
     assert [(report.twilio_sid, report.status) for report in world.log] == [
         (UNKNOWN_SID, "delivered")
@@ -272,7 +255,7 @@ def test_a_callback_for_an_unknown_sid_is_logged(world: World) -> None:
 def test_a_callback_for_an_unknown_sid_changes_no_message(world: World) -> None:
     world.send_sms()
 
-    world.apply_sms(sms_status(UNKNOWN_SID, "delivered"))
+    world.apply(sms_status(UNKNOWN_SID, "delivered"))
 
     assert world.message.status is SmsStatus.QUEUED
 
@@ -281,7 +264,7 @@ def test_an_unknown_status_is_logged(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
 
-    world.apply_sms(sms_status(sid, "brand_new_status"))
+    world.apply(sms_status(sid, "brand_new_status"))
 
     assert [report.status for report in world.log] == ["brand_new_status"]
 
@@ -291,9 +274,8 @@ def test_an_unknown_status_changes_nothing(world: World) -> None:
     assert message.twilio_sid is not None
     sent_at = message.updated_at
 
-    applied = world.apply_sms(sms_status(message.twilio_sid, "brand_new_status"))
+    world.apply(sms_status(message.twilio_sid, "brand_new_status"))
 
-    assert applied == StatusApplied(known=True, moved=False)
     assert (world.message.status, world.message.updated_at) == (SmsStatus.QUEUED, sent_at)
 
 
@@ -304,7 +286,7 @@ def test_twilios_error_is_kept_when_the_status_moves(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
 
-    world.apply_sms(
+    world.apply(
         sms_status(sid, "undelivered", error_code=30003, error_message="Unreachable handset")
     )
 
@@ -317,9 +299,9 @@ def test_twilios_error_is_kept_when_the_status_moves(world: World) -> None:
 def test_an_error_on_a_callback_that_does_not_move_the_status_is_not_kept(world: World) -> None:
     sid = world.send_sms().twilio_sid
     assert sid is not None
-    world.apply_sms(sms_status(sid, "undelivered", error_code=30003, error_message="Unreachable"))
+    world.apply(sms_status(sid, "undelivered", error_code=30003, error_message="Unreachable"))
 
-    world.apply_sms(sms_status(sid, "failed", error_code=30005, error_message="Unknown"))
+    world.apply(sms_status(sid, "failed", error_code=30005, error_message="Unknown"))
 
     assert (world.message.error_code, world.message.error_message) == (30003, "Unreachable")
 
@@ -328,7 +310,7 @@ def test_a_callback_with_error_21610_opts_the_recipient_out(world: World) -> Non
     sid = world.send_sms().twilio_sid
     assert sid is not None
 
-    world.apply_sms(sms_status(sid, "failed", error_code=21610, error_message="Unsubscribed"))
+    world.apply(sms_status(sid, "failed", error_code=21610, error_message="Unsubscribed"))
 
     assert world.store.opt_outs.opted_out == {PAT_PHONE.e164: world.clock.now()}
 
@@ -337,13 +319,13 @@ def test_a_callback_with_another_error_does_not_opt_the_recipient_out(world: Wor
     sid = world.send_sms().twilio_sid
     assert sid is not None
 
-    world.apply_sms(sms_status(sid, "undelivered", error_code=30003))
+    world.apply(sms_status(sid, "undelivered", error_code=30003))
 
     assert world.store.opt_outs.opted_out == {}
 
 
 def test_a_callback_with_error_21610_for_an_unknown_sid_opts_no_one_out(world: World) -> None:
-    world.apply_sms(sms_status(UNKNOWN_SID, "failed", error_code=21610))
+    world.apply(sms_status(UNKNOWN_SID, "failed", error_code=21610))
 
     assert world.store.opt_outs.opted_out == {}
 
@@ -354,16 +336,16 @@ def test_a_callback_with_error_21610_for_an_unknown_sid_opts_no_one_out(world: W
 def test_a_callback_naming_an_unanswered_sms_completes_it_with_its_sid(world: World) -> None:
     message = world.send_sms_without_an_answer()
 
-    applied = world.apply_sms(sms_status("SM" + "1" * 32, "sent", record_id=message.id))
+    world.apply(sms_status("SM" + "1" * 32, "sent", record_id=message.id))
 
-    assert applied == StatusApplied(known=True, moved=True, completed=True)
+    assert len(world.store.activities.rows) == 1
     assert (world.message.twilio_sid, world.message.status) == ("SM" + "1" * 32, SmsStatus.SENT)
 
 
 def test_a_completed_sms_gets_its_activity_and_event(world: World) -> None:
     message = world.send_sms_without_an_answer()
 
-    world.apply_sms(sms_status("SM" + "1" * 32, "sent", record_id=message.id))
+    world.apply(sms_status("SM" + "1" * 32, "sent", record_id=message.id))
 
     [activity] = world.store.activities.rows.values()
     [event] = world.store.events.rows.values()
@@ -376,9 +358,9 @@ def test_a_completed_sms_gets_its_activity_and_event(world: World) -> None:
 def test_a_callback_that_does_not_move_the_status_still_completes_the_sms(world: World) -> None:
     message = world.send_sms_without_an_answer()
 
-    applied = world.apply_sms(sms_status("SM" + "1" * 32, "queued", record_id=message.id))
+    world.apply(sms_status("SM" + "1" * 32, "queued", record_id=message.id))
 
-    assert applied == StatusApplied(known=True, moved=False, completed=True)
+    assert world.message.status is SmsStatus.QUEUED
     assert world.message.twilio_sid == "SM" + "1" * 32
     assert len(world.store.activities.rows) == 1
 
@@ -386,10 +368,10 @@ def test_a_callback_that_does_not_move_the_status_still_completes_the_sms(world:
 def test_later_callbacks_for_a_completed_sms_add_no_activity(world: World) -> None:
     message = world.send_sms_without_an_answer()
     sid = "SM" + "1" * 32
-    world.apply_sms(sms_status(sid, "sent", record_id=message.id))
+    world.apply(sms_status(sid, "sent", record_id=message.id))
 
-    world.apply_sms(sms_status(sid, "delivered", record_id=message.id))
-    world.apply_sms(sms_status(sid, "delivered", record_id=message.id))
+    world.apply(sms_status(sid, "delivered", record_id=message.id))
+    world.apply(sms_status(sid, "delivered", record_id=message.id))
 
     assert world.message.status is SmsStatus.DELIVERED
     assert len(world.store.activities.rows) == 1
@@ -399,11 +381,10 @@ def test_later_callbacks_for_a_completed_sms_add_no_activity(world: World) -> No
 def test_a_completed_sms_is_found_by_its_sid_afterwards(world: World) -> None:
     message = world.send_sms_without_an_answer()
     sid = "SM" + "1" * 32
-    world.apply_sms(sms_status(sid, "sent", record_id=message.id))
+    world.apply(sms_status(sid, "sent", record_id=message.id))
 
-    applied = world.apply_sms(sms_status(sid, "delivered"))
+    world.apply(sms_status(sid, "delivered"))
 
-    assert applied.known is True
     assert world.message.status is SmsStatus.DELIVERED
 
 
@@ -413,16 +394,15 @@ def test_a_callback_naming_an_sms_that_has_a_sid_under_another_sid_is_not_applie
     message = world.send_sms()
     original_sid = message.twilio_sid
 
-    applied = world.apply_sms(sms_status(UNKNOWN_SID, "delivered", record_id=message.id))
+    world.apply(sms_status(UNKNOWN_SID, "delivered", record_id=message.id))
 
-    assert applied.known is False
     assert (world.message.twilio_sid, world.message.status) == (original_sid, SmsStatus.QUEUED)
 
 
 def test_an_sms_never_heard_of_by_sid_or_id_is_reported_unknown(world: World) -> None:
-    applied = world.apply_sms(sms_status(UNKNOWN_SID, "sent", record_id=999))
+    world.apply(sms_status(UNKNOWN_SID, "sent", record_id=999))
 
-    assert applied.known is False
+    assert world.store.messages.rows == {}
     assert world.store.activities.rows == {}
 
 
@@ -437,17 +417,18 @@ def call_status(
     duration_seconds: int | None = None,
     error_code: int | None = None,
     error_message: str | None = None,
-) -> ApplyCallStatus:
-    return ApplyCallStatus(sid, status, record_id, duration_seconds, error_code, error_message)
+) -> ApplyStatus:
+    return ApplyStatus(
+        Channel.CALL, sid, status, record_id, error_code, error_message, duration_seconds
+    )
 
 
 def test_a_higher_status_moves_the_stored_call_forward(world: World) -> None:
     sid = world.start_call().twilio_sid
     assert sid is not None
 
-    applied = world.apply_call(call_status(sid, "in-progress"))
+    world.apply(call_status(sid, "in-progress"))
 
-    assert applied == StatusApplied(known=True, moved=True)
     assert (world.call.status, world.call.updated_at) == (CallStatus.IN_PROGRESS, world.clock.now())
 
 
@@ -455,7 +436,7 @@ def test_a_completed_call_keeps_its_duration(world: World) -> None:
     sid = world.start_call().twilio_sid
     assert sid is not None
 
-    world.apply_call(call_status(sid, "completed", duration_seconds=42))
+    world.apply(call_status(sid, "completed", duration_seconds=42))
 
     assert (world.call.status, world.call.duration_seconds) == (CallStatus.COMPLETED, 42)
 
@@ -463,11 +444,10 @@ def test_a_completed_call_keeps_its_duration(world: World) -> None:
 def test_a_stale_call_callback_changes_nothing(world: World) -> None:
     sid = world.start_call().twilio_sid
     assert sid is not None
-    world.apply_call(call_status(sid, "completed", duration_seconds=42))
+    world.apply(call_status(sid, "completed", duration_seconds=42))
 
-    applied = world.apply_call(call_status(sid, "ringing"))
+    world.apply(call_status(sid, "ringing"))
 
-    assert applied.moved is False
     assert (world.call.status, world.call.duration_seconds) == (CallStatus.COMPLETED, 42)
 
 
@@ -475,9 +455,9 @@ def test_a_repeated_completed_callback_keeps_the_duration_that_was_logged(world:
     # The log keeps the first "completed" (its duration 42); the record must agree with it.
     sid = world.start_call().twilio_sid
     assert sid is not None
-    world.apply_call(call_status(sid, "completed", duration_seconds=42))
+    world.apply(call_status(sid, "completed", duration_seconds=42))
 
-    world.apply_call(call_status(sid, "completed", duration_seconds=43))
+    world.apply(call_status(sid, "completed", duration_seconds=43))
 
     assert [report.duration_seconds for report in world.log] == [42]
     assert world.call.duration_seconds == 42
@@ -487,7 +467,7 @@ def test_a_failed_call_keeps_twilios_error(world: World) -> None:
     sid = world.start_call().twilio_sid
     assert sid is not None
 
-    world.apply_call(call_status(sid, "failed", error_code=13227, error_message="No permission"))
+    world.apply(call_status(sid, "failed", error_code=13227, error_message="No permission"))
 
     assert (world.call.status, world.call.error_code, world.call.error_message) == (
         CallStatus.FAILED,
@@ -500,7 +480,7 @@ def test_a_call_callback_is_logged_with_its_duration(world: World) -> None:
     call = world.start_call()
     assert call.twilio_sid is not None
 
-    world.apply_call(call_status(call.twilio_sid, "completed", duration_seconds=42))
+    world.apply(call_status(call.twilio_sid, "completed", duration_seconds=42))
 
     assert world.log == [
         StatusReport(
@@ -512,17 +492,19 @@ def test_a_call_callback_is_logged_with_its_duration(world: World) -> None:
 def test_a_repeated_call_callback_is_logged_once(world: World) -> None:
     sid = world.start_call().twilio_sid
     assert sid is not None
-    world.apply_call(call_status(sid, "ringing"))
+    world.apply(call_status(sid, "ringing"))
 
-    world.apply_call(call_status(sid, "ringing"))
+    world.apply(call_status(sid, "ringing"))
 
     assert [report.status for report in world.log] == ["ringing"]
 
 
-def test_a_call_callback_for_an_unknown_sid_is_logged_and_reported_unknown(world: World) -> None:
-    applied = world.apply_call(call_status("CA" + "f" * 32, "completed"))
+def test_a_call_callback_for_an_unknown_sid_is_logged_and_changes_no_call(world: World) -> None:
+    world.start_call()
 
-    assert applied == StatusApplied(known=False, moved=False)
+    world.apply(call_status("CA" + "f" * 32, "completed"))
+
+    assert world.call.status is CallStatus.QUEUED
     assert [report.status for report in world.log] == ["completed"]
 
 
@@ -530,9 +512,8 @@ def test_an_unknown_call_status_is_logged_and_changes_nothing(world: World) -> N
     sid = world.start_call().twilio_sid
     assert sid is not None
 
-    applied = world.apply_call(call_status(sid, "brand_new_status"))
+    world.apply(call_status(sid, "brand_new_status"))
 
-    assert applied == StatusApplied(known=True, moved=False)
     assert world.call.status is CallStatus.QUEUED
     assert [report.status for report in world.log] == ["brand_new_status"]
 
@@ -541,7 +522,7 @@ def test_a_call_callback_with_error_21610_does_not_opt_the_number_out(world: Wor
     sid = world.start_call().twilio_sid
     assert sid is not None
 
-    world.apply_call(call_status(sid, "failed", error_code=21610))
+    world.apply(call_status(sid, "failed", error_code=21610))
 
     assert world.store.opt_outs.opted_out == {}
 
@@ -550,9 +531,8 @@ def test_a_callback_naming_an_unanswered_call_completes_it(world: World) -> None
     call = world.start_call_without_an_answer()
     sid = "CA" + "1" * 32
 
-    applied = world.apply_call(call_status(sid, "ringing", record_id=call.id))
+    world.apply(call_status(sid, "ringing", record_id=call.id))
 
-    assert applied == StatusApplied(known=True, moved=True, completed=True)
     assert (world.call.twilio_sid, world.call.status) == (sid, CallStatus.RINGING)
     [activity] = world.store.activities.rows.values()
     [event] = world.store.events.rows.values()
@@ -603,7 +583,7 @@ def test_sms_callbacks_in_any_order_end_at_the_highest_rank_each_status_logged_o
     assert sid is not None
 
     for status in callbacks:
-        world.apply_sms(sms_status(sid, status.value))
+        world.apply(sms_status(sid, status.value))
 
     assert world.message.status is expected_end(callbacks, SmsStatus.QUEUED)
     assert world.message.status.rank == max(s.rank for s in [SmsStatus.QUEUED, *callbacks])
@@ -621,7 +601,7 @@ def test_callbacks_completing_an_unanswered_sms_record_one_activity(
     sid = "SM" + "1" * 32
 
     for status in callbacks:
-        world.apply_sms(sms_status(sid, status.value, record_id=message.id))
+        world.apply(sms_status(sid, status.value, record_id=message.id))
 
     assert world.message.twilio_sid == sid
     assert len(world.store.activities.rows) == 1
@@ -638,7 +618,7 @@ def test_call_callbacks_in_any_order_end_at_the_highest_rank_each_status_logged_
     assert sid is not None
 
     for status in callbacks:
-        world.apply_call(call_status(sid, status.value))
+        world.apply(call_status(sid, status.value))
 
     assert world.call.status is expected_end(callbacks, CallStatus.QUEUED)
     assert world.call.status.rank == max(s.rank for s in [CallStatus.QUEUED, *callbacks])

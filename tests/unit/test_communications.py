@@ -48,7 +48,6 @@ def test_an_outbound_sms_starts_queued_without_a_sid() -> None:
     assert (message.status, message.twilio_sid) == (SmsStatus.QUEUED, None)
     assert (message.direction, message.sent_by_id) == (Direction.OUTBOUND, 101)
     assert message.created_at == message.updated_at == WRITTEN_AT
-    assert not message.refused
 
 
 def test_an_outbound_call_starts_queued_without_a_sid() -> None:
@@ -57,7 +56,6 @@ def test_an_outbound_call_starts_queued_without_a_sid() -> None:
     assert (call.status, call.twilio_sid) == (CallStatus.QUEUED, None)
     assert (call.direction, call.sent_by_id) == (Direction.OUTBOUND, 101)
     assert call.duration_seconds is None
-    assert not call.refused
 
 
 # The provider accepts.
@@ -74,7 +72,6 @@ def test_an_accepted_sms_takes_the_providers_sid_status_and_sender() -> None:
         POOL,
     )
     assert (message.created_at, message.updated_at) == (WRITTEN_AT, ANSWERED_AT)
-    assert not message.refused
 
 
 def test_an_sms_accepted_as_queued_stays_queued_and_is_updated() -> None:
@@ -120,7 +117,6 @@ def test_a_refused_sms_is_failed_with_the_providers_code_and_words() -> None:
         "The 'To' number is not a valid phone number",
     )
     assert (message.twilio_sid, message.updated_at) == (None, ANSWERED_AT)
-    assert message.refused
 
 
 def test_a_refused_call_is_failed_with_the_providers_code_and_words() -> None:
@@ -133,7 +129,6 @@ def test_a_refused_call_is_failed_with_the_providers_code_and_words() -> None:
         None,
         "Twilio could not be reached",
     )
-    assert call.refused
 
 
 def test_a_message_that_failed_after_the_provider_took_it_was_not_refused() -> None:
@@ -143,7 +138,6 @@ def test_a_message_that_failed_after_the_provider_took_it_was_not_refused() -> N
     message.apply_status(SmsStatus.FAILED, ANSWERED_AT, 30008, "Unknown error")
 
     assert message.status is SmsStatus.FAILED
-    assert not message.refused
 
 
 # Statuses with errors and durations.

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ecm_comms.adapters.memory import (
     FakeGateway,
     FixedClock,
+    InMemoryCommunicationViews,
     InMemoryPatientDirectory,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -21,8 +22,7 @@ from ecm_comms.adapters.memory import (
 )
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.commands import (
-    GetCall,
-    GetSms,
+    GetCommunication,
     InitiateCall,
     ListCommunications,
     RecordInboundCall,
@@ -37,15 +37,11 @@ from ecm_comms.domain.errors import (
     PatientNotFound,
     RecordNotFound,
 )
-from ecm_comms.domain.history import HistoryPage, Position
+from ecm_comms.domain.history import HistoryItem, HistoryPage, Position
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
-from ecm_comms.domain.use_cases.history import (
-    GetCallHandler,
-    GetSmsHandler,
-    ListCommunicationsHandler,
-)
+from ecm_comms.domain.use_cases.history import GetCommunicationHandler, ListCommunicationsHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.domain.use_cases.record_inbound import (
     RecordInboundCallHandler,
@@ -140,7 +136,13 @@ class Clinic:
 
     def get_sms(self, sms_id: int | None, user: User = DANA) -> TextMessage:
         assert sms_id is not None
-        return GetSmsHandler(self._uow())(GetSms(sms_id, user)).message
+        found = self.read(Channel.SMS, sms_id, user).record
+        assert isinstance(found, TextMessage)
+        return found
+
+    def read(self, channel: Channel, record_id: int, user: User = DANA) -> HistoryItem:
+        views = InMemoryCommunicationViews(self.store)
+        return GetCommunicationHandler(views)(GetCommunication(channel, record_id, user))
 
     def history(
         self,
@@ -149,7 +151,7 @@ class Clinic:
         limit: int | None = None,
         cursor: str | None = None,
     ) -> HistoryPage:
-        handler = ListCommunicationsHandler(self._uow(), self.patients)
+        handler = ListCommunicationsHandler(InMemoryCommunicationViews(self.store), self.patients)
         return handler(ListCommunications(patient.id, user, limit=limit, cursor=cursor))
 
     def all_pages(self, limit: int, patient: Patient = PAT) -> list[HistoryPage]:
@@ -180,9 +182,9 @@ def test_an_sms_is_read_with_its_activity(clinic: Clinic) -> None:
     message = clinic.text()
     assert message.id is not None
 
-    found = GetSmsHandler(InMemoryUnitOfWork(clinic.store))(GetSms(message.id, DANA))
+    found = clinic.read(Channel.SMS, message.id)
 
-    assert (found.message.id, found.message.twilio_sid) == (message.id, message.twilio_sid)
+    assert (found.record.id, found.record.twilio_sid) == (message.id, message.twilio_sid)
     assert found.activity is not None
     assert found.activity.text_message_id == message.id
 
@@ -191,9 +193,9 @@ def test_a_refused_sms_is_read_without_an_activity(clinic: Clinic) -> None:
     message = clinic.refused_text()
     assert message.id is not None
 
-    found = GetSmsHandler(InMemoryUnitOfWork(clinic.store))(GetSms(message.id, DANA))
+    found = clinic.read(Channel.SMS, message.id)
 
-    assert (found.message.error_code, found.activity) == (21211, None)
+    assert (found.record.error_code, found.activity) == (21211, None)
 
 
 def test_an_inbound_sms_is_read_by_its_patients_clinic(clinic: Clinic) -> None:
@@ -240,9 +242,9 @@ def test_a_call_is_read_with_its_activity(clinic: Clinic) -> None:
     call = clinic.call()
     assert call.id is not None
 
-    found = GetCallHandler(InMemoryUnitOfWork(clinic.store))(GetCall(call.id, DANA))
+    found = clinic.read(Channel.CALL, call.id)
 
-    assert (found.call.id, found.call.twilio_sid) == (call.id, call.twilio_sid)
+    assert (found.record.id, found.record.twilio_sid) == (call.id, call.twilio_sid)
     assert found.activity is not None
     assert found.activity.voice_call_id == call.id
 
@@ -252,7 +254,7 @@ def test_another_clinics_call_is_not_found(clinic: Clinic) -> None:
     assert call.id is not None
 
     with pytest.raises(RecordNotFound):
-        GetCallHandler(InMemoryUnitOfWork(clinic.store))(GetCall(call.id, SAM))
+        clinic.read(Channel.CALL, call.id, SAM)
 
 
 def test_an_unmatched_call_is_not_found(clinic: Clinic) -> None:
@@ -260,12 +262,12 @@ def test_an_unmatched_call_is_not_found(clinic: Clinic) -> None:
     assert unmatched.id is not None
 
     with pytest.raises(RecordNotFound):
-        GetCallHandler(InMemoryUnitOfWork(clinic.store))(GetCall(unmatched.id, DANA))
+        clinic.read(Channel.CALL, unmatched.id)
 
 
 def test_an_unknown_call_is_not_found(clinic: Clinic) -> None:
     with pytest.raises(RecordNotFound):
-        GetCallHandler(InMemoryUnitOfWork(clinic.store))(GetCall(999, DANA))
+        clinic.read(Channel.CALL, 999)
 
 
 # A patient's history.

@@ -1,5 +1,5 @@
-"""Idempotency keys on the fakes: the first answer is replayed, a reused key is refused, and a key
-is forgotten once its request died or its lifetime ended."""
+"""Idempotency keys (the HTTP layer's replay rules) on the fakes: the first answer is replayed, a
+reused key is refused, and a key is forgotten once its request died or its lifetime ended."""
 
 from __future__ import annotations
 
@@ -9,24 +9,14 @@ import pytest
 
 from ecm_comms.adapters.memory import FixedClock
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
-from ecm_comms.domain.commands import (
-    BeginIdempotentRequest,
-    FinishIdempotentRequest,
-    ReleaseIdempotentRequest,
-)
-from ecm_comms.domain.errors import (
+from ecm_comms.entrypoints.http.idempotency import (
     IdempotencyKeyReused,
-    InvalidInput,
+    IdempotentRequests,
+    InvalidIdempotencyKey,
     RequestAbandoned,
     RequestInProgress,
 )
-from ecm_comms.domain.idempotency import IdempotencyKey, KeyUse, StoredResponse
-from ecm_comms.domain.use_cases.idempotency import (
-    BeginIdempotentRequestHandler,
-    FinishIdempotentRequestHandler,
-    PruneIdempotencyKeysHandler,
-    ReleaseIdempotentRequestHandler,
-)
+from ecm_comms.ports.idempotency import KeyUse, StoredResponse
 
 DANA, SAM = 101, 102
 KEY = "4f1e2d3c-retry-me"
@@ -47,51 +37,49 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def begin(keys: InMemoryIdempotencyKeys, clock: FixedClock) -> BeginIdempotentRequestHandler:
-    return BeginIdempotentRequestHandler(keys, clock)
+def begin(keys: InMemoryIdempotencyKeys, clock: FixedClock) -> IdempotentRequests:
+    return IdempotentRequests(keys, clock)
 
 
 @pytest.fixture
-def finish(keys: InMemoryIdempotencyKeys) -> FinishIdempotentRequestHandler:
-    return FinishIdempotentRequestHandler(keys)
+def finish(begin: IdempotentRequests) -> IdempotentRequests:
+    return begin
 
 
 def start(
-    begin: BeginIdempotentRequestHandler,
+    begin: IdempotentRequests,
     *,
     user_id: int = DANA,
     key: str = KEY,
     fingerprint: str = SMS_REQUEST,
 ) -> StoredResponse | None:
-    return begin(BeginIdempotentRequest(user_id, key, fingerprint))
+    return begin.begin(user_id, key, fingerprint)
 
 
 def answered(
-    begin: BeginIdempotentRequestHandler,
-    finish: FinishIdempotentRequestHandler,
+    begin: IdempotentRequests,
+    finish: IdempotentRequests,
     response: StoredResponse = CREATED,
 ) -> None:
     """Dana's request with KEY ran and answered ``response``."""
     assert start(begin) is None
-    finish(FinishIdempotentRequest(DANA, KEY, response.status, response.body))
+    finish.finish(DANA, KEY, response)
 
 
 # --- the first use --------------------------------------------------------------------------------
 
 
 def test_a_new_key_lets_the_request_run_and_is_held_in_progress(
-    begin: BeginIdempotentRequestHandler, keys: InMemoryIdempotencyKeys, clock: FixedClock
+    begin: IdempotentRequests, keys: InMemoryIdempotencyKeys, clock: FixedClock
 ) -> None:
     assert start(begin) is None
 
-    assert keys.uses == {
-        (DANA, KEY): KeyUse(DANA, IdempotencyKey(KEY), SMS_REQUEST, clock.now(), response=None)
-    }
+    assert keys.uses == {(DANA, KEY): KeyUse(DANA, KEY, SMS_REQUEST, clock.now(), response=None)}
 
 
 def test_finishing_a_request_keeps_its_answer(
-    begin: BeginIdempotentRequestHandler,
-    finish: FinishIdempotentRequestHandler,
+    begin: IdempotentRequests,
+    finish: IdempotentRequests,
     keys: InMemoryIdempotencyKeys,
 ) -> None:
     answered(begin, finish)
@@ -103,7 +91,7 @@ def test_finishing_a_request_keeps_its_answer(
 
 
 def test_a_repeat_of_a_finished_request_gets_its_answer(
-    begin: BeginIdempotentRequestHandler, finish: FinishIdempotentRequestHandler
+    begin: IdempotentRequests, finish: IdempotentRequests
 ) -> None:
     answered(begin, finish)
 
@@ -111,7 +99,7 @@ def test_a_repeat_of_a_finished_request_gets_its_answer(
 
 
 def test_an_error_answer_is_replayed_like_any_other(
-    begin: BeginIdempotentRequestHandler, finish: FinishIdempotentRequestHandler
+    begin: IdempotentRequests, finish: IdempotentRequests
 ) -> None:
     unavailable = StoredResponse(502, '{"errors": ["Failed to send SMS: Service unavailable"]}')
     answered(begin, finish, unavailable)
@@ -120,7 +108,7 @@ def test_an_error_answer_is_replayed_like_any_other(
 
 
 def test_a_repeat_while_the_first_request_runs_is_refused_as_in_progress(
-    begin: BeginIdempotentRequestHandler, clock: FixedClock
+    begin: IdempotentRequests, clock: FixedClock
 ) -> None:
     start(begin)
     clock.advance(timedelta(seconds=30))
@@ -130,7 +118,7 @@ def test_a_repeat_while_the_first_request_runs_is_refused_as_in_progress(
 
 
 def test_the_same_key_for_a_different_request_is_refused(
-    begin: BeginIdempotentRequestHandler, finish: FinishIdempotentRequestHandler
+    begin: IdempotentRequests, finish: IdempotentRequests
 ) -> None:
     answered(begin, finish)
 
@@ -140,7 +128,7 @@ def test_the_same_key_for_a_different_request_is_refused(
 
 
 def test_the_same_key_for_a_different_request_is_refused_while_the_first_runs(
-    begin: BeginIdempotentRequestHandler,
+    begin: IdempotentRequests,
 ) -> None:
     start(begin)
 
@@ -149,7 +137,7 @@ def test_the_same_key_for_a_different_request_is_refused_while_the_first_runs(
 
 
 def test_a_refused_reuse_leaves_the_first_answer_in_place(
-    begin: BeginIdempotentRequestHandler, finish: FinishIdempotentRequestHandler
+    begin: IdempotentRequests, finish: IdempotentRequests
 ) -> None:
     answered(begin, finish)
     with pytest.raises(IdempotencyKeyReused):
@@ -159,8 +147,8 @@ def test_a_refused_reuse_leaves_the_first_answer_in_place(
 
 
 def test_two_users_with_the_same_key_have_two_independent_keys(
-    begin: BeginIdempotentRequestHandler,
-    finish: FinishIdempotentRequestHandler,
+    begin: IdempotentRequests,
+    finish: IdempotentRequests,
     keys: InMemoryIdempotencyKeys,
 ) -> None:
     answered(begin, finish)
@@ -174,7 +162,7 @@ def test_two_users_with_the_same_key_have_two_independent_keys(
 
 
 def test_a_request_unfinished_after_two_minutes_keeps_its_key_for_it_may_have_been_sent(
-    begin: BeginIdempotentRequestHandler, keys: InMemoryIdempotencyKeys, clock: FixedClock
+    begin: IdempotentRequests, keys: InMemoryIdempotencyKeys, clock: FixedClock
 ) -> None:
     start(begin)
     first_started = clock.now()
@@ -186,7 +174,7 @@ def test_a_request_unfinished_after_two_minutes_keeps_its_key_for_it_may_have_be
 
 
 def test_a_request_unfinished_for_less_than_two_minutes_still_holds_its_key(
-    begin: BeginIdempotentRequestHandler, clock: FixedClock
+    begin: IdempotentRequests, clock: FixedClock
 ) -> None:
     start(begin)
     clock.advance(timedelta(minutes=1, seconds=59))
@@ -196,7 +184,7 @@ def test_a_request_unfinished_for_less_than_two_minutes_still_holds_its_key(
 
 
 def test_an_abandoned_key_is_not_taken_over_by_a_different_request(
-    begin: BeginIdempotentRequestHandler, clock: FixedClock
+    begin: IdempotentRequests, clock: FixedClock
 ) -> None:
     start(begin)
     clock.advance(timedelta(minutes=5))
@@ -206,7 +194,7 @@ def test_an_abandoned_key_is_not_taken_over_by_a_different_request(
 
 
 def test_a_finished_request_is_never_abandoned(
-    begin: BeginIdempotentRequestHandler, finish: FinishIdempotentRequestHandler, clock: FixedClock
+    begin: IdempotentRequests, finish: IdempotentRequests, clock: FixedClock
 ) -> None:
     answered(begin, finish)
     clock.advance(timedelta(hours=23))
@@ -215,8 +203,8 @@ def test_a_finished_request_is_never_abandoned(
 
 
 def test_a_key_older_than_24_hours_acts_as_new(
-    begin: BeginIdempotentRequestHandler,
-    finish: FinishIdempotentRequestHandler,
+    begin: IdempotentRequests,
+    finish: IdempotentRequests,
     keys: InMemoryIdempotencyKeys,
     clock: FixedClock,
 ) -> None:
@@ -224,11 +212,11 @@ def test_a_key_older_than_24_hours_acts_as_new(
     clock.advance(timedelta(hours=24, seconds=1))
 
     assert start(begin) is None
-    assert keys.uses[(DANA, KEY)] == KeyUse(DANA, IdempotencyKey(KEY), SMS_REQUEST, clock.now())
+    assert keys.uses[(DANA, KEY)] == KeyUse(DANA, KEY, SMS_REQUEST, clock.now())
 
 
 def test_a_key_older_than_24_hours_may_be_used_for_a_different_request(
-    begin: BeginIdempotentRequestHandler, finish: FinishIdempotentRequestHandler, clock: FixedClock
+    begin: IdempotentRequests, finish: IdempotentRequests, clock: FixedClock
 ) -> None:
     answered(begin, finish)
     clock.advance(timedelta(hours=25))
@@ -249,7 +237,7 @@ def test_of_two_retries_taking_over_an_expired_key_the_second_is_in_progress(
     clock: FixedClock,
 ) -> None:
     keys = TakenOverByAnotherRequest()
-    begin = BeginIdempotentRequestHandler(keys, clock)
+    begin = IdempotentRequests(keys, clock)
     start(begin)
     clock.advance(timedelta(hours=25))
 
@@ -269,7 +257,7 @@ def test_of_two_retries_taking_over_an_expired_key_the_second_is_in_progress(
     ],
 )
 def test_printable_ascii_keys_of_1_to_255_characters_are_accepted(
-    begin: BeginIdempotentRequestHandler, key: str
+    begin: IdempotentRequests, key: str
 ) -> None:
     assert start(begin, key=key) is None
 
@@ -284,9 +272,9 @@ def test_printable_ascii_keys_of_1_to_255_characters_are_accepted(
     ],
 )
 def test_other_keys_are_refused_and_nothing_is_stored(
-    begin: BeginIdempotentRequestHandler, keys: InMemoryIdempotencyKeys, key: str
+    begin: IdempotentRequests, keys: InMemoryIdempotencyKeys, key: str
 ) -> None:
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidIdempotencyKey) as refused:
         start(begin, key=key)
 
     assert refused.value.messages == [KEY_MESSAGE]
@@ -297,37 +285,37 @@ def test_other_keys_are_refused_and_nothing_is_stored(
 
 
 def test_releasing_an_unfinished_request_frees_its_key_for_a_retry(
-    begin: BeginIdempotentRequestHandler, keys: InMemoryIdempotencyKeys
+    begin: IdempotentRequests, keys: InMemoryIdempotencyKeys
 ) -> None:
     start(begin)
 
-    ReleaseIdempotentRequestHandler(keys)(ReleaseIdempotentRequest(DANA, KEY))
+    begin.release(DANA, KEY)
 
     assert keys.uses == {}
     assert start(begin) is None
 
 
 def test_releasing_a_finished_request_keeps_its_answer(
-    begin: BeginIdempotentRequestHandler,
-    finish: FinishIdempotentRequestHandler,
+    begin: IdempotentRequests,
+    finish: IdempotentRequests,
     keys: InMemoryIdempotencyKeys,
 ) -> None:
     answered(begin, finish)
 
-    ReleaseIdempotentRequestHandler(keys)(ReleaseIdempotentRequest(DANA, KEY))
+    begin.release(DANA, KEY)
 
     assert start(begin) == CREATED
 
 
 def test_pruning_forgets_only_keys_older_than_24_hours(
-    begin: BeginIdempotentRequestHandler, keys: InMemoryIdempotencyKeys, clock: FixedClock
+    begin: IdempotentRequests, keys: InMemoryIdempotencyKeys, clock: FixedClock
 ) -> None:
     start(begin, key="old")
     clock.advance(timedelta(hours=2))
     start(begin, key="recent")
     clock.advance(timedelta(hours=23))
 
-    forgotten = PruneIdempotencyKeysHandler(keys, clock)()
+    forgotten = begin.prune()
 
     assert forgotten == 1
     assert [key for _, key in keys.uses] == ["recent"]

@@ -16,7 +16,7 @@ from ecm_comms.adapters.memory import (
 from ecm_comms.adapters.memory.unit_of_work import InMemoryEvents
 from ecm_comms.domain.activities import ActivityStatus, Event
 from ecm_comms.domain.channels import Channel, Direction
-from ecm_comms.domain.commands import ApplyCallStatus, InitiateCall
+from ecm_comms.domain.commands import ApplyStatus, InitiateCall
 from ecm_comms.domain.errors import (
     CommunicationFailed,
     DomainError,
@@ -27,7 +27,7 @@ from ecm_comms.domain.errors import (
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.statuses import CallStatus
-from ecm_comms.domain.use_cases.apply_status import ApplyCallStatusHandler
+from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.ports.gateway import CallReceipt, OutboundCall
 
@@ -424,7 +424,6 @@ def test_a_gateway_refusal_keeps_the_call_as_failed_with_twilios_code_and_messag
     assert voice_call.error_code == 21211
     assert voice_call.error_message == "The 'To' number is not a valid phone number"
     assert voice_call.twilio_sid is None
-    assert voice_call.refused
 
 
 def test_a_gateway_refusal_records_no_activity_and_no_event(
@@ -587,11 +586,11 @@ class RacingGateway(FakeGateway):
 
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         super().__init__()
-        self._apply = ApplyCallStatusHandler(InMemoryUnitOfWork(store), clock)
+        self._apply = ApplyStatusHandler(InMemoryUnitOfWork(store), clock)
 
     def start_call(self, call: OutboundCall) -> CallReceipt:
         receipt = super().start_call(call)
-        self._apply(ApplyCallStatus(receipt.sid, "ringing", record_id=call.record_id))
+        self._apply(ApplyStatus(Channel.CALL, receipt.sid, "ringing", record_id=call.record_id))
         return receipt
 
 

@@ -16,7 +16,7 @@ from ecm_comms.adapters.memory import (
 from ecm_comms.adapters.memory.unit_of_work import InMemoryEvents
 from ecm_comms.domain.activities import ActivityStatus, Event
 from ecm_comms.domain.channels import Channel, Direction
-from ecm_comms.domain.commands import ApplySmsStatus, SendSms
+from ecm_comms.domain.commands import ApplyStatus, SendSms
 from ecm_comms.domain.errors import (
     CommunicationFailed,
     DomainError,
@@ -29,7 +29,7 @@ from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import SmsStatus
-from ecm_comms.domain.use_cases.apply_status import ApplySmsStatusHandler
+from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
 from ecm_comms.domain.use_cases.send_sms import SendSmsHandler
 from ecm_comms.ports.gateway import OutboundSms, SmsReceipt
 
@@ -403,7 +403,6 @@ def test_a_gateway_refusal_keeps_the_sms_as_failed_with_twilios_code_and_message
     assert message.error_code == 21211
     assert message.error_message == "The 'To' number is not a valid phone number"
     assert message.twilio_sid is None
-    assert message.refused
 
 
 def test_a_refused_sms_keeps_who_sent_it_and_to_whom(
@@ -692,11 +691,11 @@ class RacingGateway(FakeGateway):
 
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         super().__init__()
-        self._apply = ApplySmsStatusHandler(InMemoryUnitOfWork(store), clock)
+        self._apply = ApplyStatusHandler(InMemoryUnitOfWork(store), clock)
 
     def send_sms(self, sms: OutboundSms) -> SmsReceipt:
         receipt = super().send_sms(sms)
-        self._apply(ApplySmsStatus(receipt.sid, "sent", record_id=sms.record_id))
+        self._apply(ApplyStatus(Channel.SMS, receipt.sid, "sent", record_id=sms.record_id))
         return receipt
 
 

@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from twilio.twiml.voice_response import VoiceResponse
+from urllib3.util.retry import Retry
 
+from ecm_comms.adapters.twiml import connect_or_apologise
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 from ecm_comms.ports.gateway import CallReceipt, OutboundCall, OutboundSms, SmsReceipt
 from ecm_comms.webhook_routes import CALL_STATUS, SMS_STATUS, status_callback_url
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-REQUEST_TIMEOUT_SECONDS = 10.0
-# A retry is only started if it can end within this, so that with the answer's own work a
-# request stays under the server's 30 s limit.
-RETRY_BUDGET_SECONDS = 25.0
 MAX_ATTEMPTS = 3
-BACKOFF_SECONDS = 0.25
+BACKOFF_FACTOR = 0.25
+# Every attempt is bounded by this, so that all attempts and their backoff end within the retry
+# budget, and a request (with its own work) answers before the server's 30 s limit.
+REQUEST_TIMEOUT_SECONDS = 8.0
+RETRY_BUDGET_SECONDS = 25.0
 # Twilio's answers that promise nothing was done, so asking again cannot send twice.
-_RETRYABLE_HTTP_STATUSES = {429, 503}
-_RETRYABLE_CODES = {20429}
+_RETRYABLE_HTTP_STATUSES = frozenset({429, 503})
+_RETRYABLE_CODES = frozenset({20429})
 _CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+def twilio_retries(attempts: int = MAX_ATTEMPTS) -> Retry:
+    """Retry what cannot have been acted on: a connection never made, a 429 or a 503.
+
+    Reads are never retried (``read=False`` hands the timeout back as it is): a request that went
+    out may have been acted on, and a second one could text the patient twice. Retry-After is not
+    waited for, so the worst case stays within the budget; after the last attempt Twilio's own
+    answer is raised, with its code and words.
+    """
+    return Retry(
+        total=attempts - 1,
+        connect=attempts - 1,
+        read=False,
+        status=attempts - 1,
+        other=0,
+        allowed_methods=None,  # Twilio's creates are POSTs
+        status_forcelist=_RETRYABLE_HTTP_STATUSES,
+        backoff_factor=BACKOFF_FACTOR,
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
 
 
 class TwilioGateway:
@@ -50,23 +67,11 @@ class TwilioGateway:
         *,
         public_base_url: str | None = None,
         unavailable_message: str = "",
-        max_attempts: int = MAX_ATTEMPTS,
-        backoff_seconds: float = BACKOFF_SECONDS,
-        request_timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
-        retry_budget_seconds: float = RETRY_BUDGET_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._sender = sender
         self._public_base_url = public_base_url
         self._unavailable_message = unavailable_message
-        self._max_attempts = max_attempts
-        self._backoff_seconds = backoff_seconds
-        self._request_timeout_seconds = request_timeout_seconds
-        self._retry_budget_seconds = retry_budget_seconds
-        self._sleep = sleep
-        self._monotonic = monotonic
 
     @property
     def sender(self) -> PhoneNumber:
@@ -78,10 +83,12 @@ class TwilioGateway:
             options["status_callback"] = status_callback_url(
                 self._public_base_url, SMS_STATUS, sms.record_id
             )
-        message = self._with_retries(
-            lambda: self._client.messages.create(
-                to=sms.to.e164, from_=self._sender.e164, body=sms.body.text, **options
-            )
+        message = _asking_twilio(
+            self._client.messages.create,
+            to=sms.to.e164,
+            from_=self._sender.e164,
+            body=sms.body.text,
+            **options,
         )
         return SmsReceipt(
             sid=message.sid, status=SmsStatus(message.status), sender=self._sender_of(message)
@@ -94,27 +101,17 @@ class TwilioGateway:
                 self._public_base_url, CALL_STATUS, call.record_id
             )
             options["status_callback_event"] = _CALL_EVENTS
-        created = self._with_retries(
-            lambda: self._client.calls.create(
-                to=call.to.e164,
-                from_=self._sender.e164,
-                twiml=str(self._on_answer(call.connect_to)),
-                **options,
-            )
+        on_answer = connect_or_apologise(call.connect_to, self._unavailable_message)
+        created = _asking_twilio(
+            self._client.calls.create,
+            to=call.to.e164,
+            from_=self._sender.e164,
+            twiml=str(on_answer),
+            **options,
         )
         return CallReceipt(
             sid=created.sid, status=CallStatus(created.status), sender=self._sender_of(created)
         )
-
-    def _on_answer(self, connect_to: PhoneNumber | None) -> VoiceResponse:
-        twiml = VoiceResponse()
-        if connect_to is not None:
-            twiml.dial(connect_to.e164)
-        else:
-            if self._unavailable_message:
-                twiml.say(self._unavailable_message)
-            twiml.hangup()
-        return twiml
 
     def _sender_of(self, resource: Any) -> PhoneNumber:
         reported = getattr(resource, "from_", None) or getattr(resource, "from_formatted", None)
@@ -123,44 +120,28 @@ class TwilioGateway:
         except ValueError:
             return self._sender
 
-    def _with_retries(self, request: Callable[[], T]) -> T:
-        started = self._monotonic()
-        attempt = 1
-        while True:
-            try:
-                return request()
-            except TwilioRestException as error:
-                failure = _refusal(int(error.status), error.code, _twilio_message(error.msg))
-            except TwilioServiceException as error:  # Twilio's newer RFC 9457 error bodies
-                failure = _refusal(int(error.status), error.code, error.detail or error.title)
-            except requests.exceptions.ConnectTimeout:
-                # Connecting never finished, so Twilio never saw the request.
-                failure = GatewayError(
-                    "Twilio could not be reached", unavailable=True, retry_safe=True
-                )
-            except requests.exceptions.Timeout:
-                # The request went out; Twilio may have acted on it. Never repeat it.
-                failure = GatewayError("Twilio did not answer in time", unavailable=True)
-            except requests.exceptions.ConnectionError:
-                failure = GatewayError(
-                    "Twilio could not be reached", unavailable=True, retry_safe=True
-                )
-            backoff = self._backoff_seconds * 2 ** (attempt - 1)
-            worst_end = self._monotonic() - started + backoff + self._request_timeout_seconds
-            if (
-                not failure.retry_safe
-                or attempt >= self._max_attempts
-                or worst_end > self._retry_budget_seconds
-            ):
-                raise failure
-            log.warning(
-                "Twilio request failed (code %s), retrying (attempt %d of %d)",
-                failure.code,
-                attempt + 1,
-                self._max_attempts,
-            )
-            self._sleep(backoff)
-            attempt += 1
+
+def _asking_twilio(create: Any, **fields: Any) -> Any:
+    """``create(**fields)``, with Twilio's failures as ``GatewayError``s (retries happen below,
+    in the HTTP client)."""
+    try:
+        return create(**fields)
+    except TwilioRestException as error:
+        raise _refusal(int(error.status), error.code, _twilio_message(error.msg)) from error
+    except TwilioServiceException as error:  # Twilio's newer RFC 9457 error bodies
+        raise _refusal(int(error.status), error.code, error.detail or error.title) from error
+    except requests.exceptions.ConnectTimeout as error:
+        # Connecting never finished, so Twilio never saw the request.
+        raise GatewayError(
+            "Twilio could not be reached", unavailable=True, retry_safe=True
+        ) from error
+    except requests.exceptions.Timeout as error:
+        # The request went out; Twilio may have acted on it.
+        raise GatewayError("Twilio did not answer in time", unavailable=True) from error
+    except requests.exceptions.ConnectionError as error:
+        raise GatewayError(
+            "Twilio could not be reached", unavailable=True, retry_safe=True
+        ) from error
 
 
 def _refusal(status: int, code: int | None, message: str | None) -> GatewayError:
@@ -180,9 +161,11 @@ def _twilio_message(message: str) -> str:
 class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
     """Sends every request to ``base_url`` instead of Twilio's hosts (a local stand-in)."""
 
-    def __init__(self, base_url: str, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, base_url: str, *, max_retries: Retry, **options: Any) -> None:
+        super().__init__(max_retries=max_retries, **options)
         self._base = urlsplit(base_url)
+        # twilio-python mounts its retrying adapter for https only; a stand-in may be plain http.
+        self.session.mount("http://", HTTPAdapter(max_retries=max_retries))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         parts = urlsplit(url)
@@ -198,54 +181,20 @@ class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
         return super().request(method, rebased, *args, **kwargs)
 
 
-def make_twilio_gateway(
-    account_sid: str | None,
-    auth_token: str | None,
-    from_number: str | None,
-    api_base_url: str | None = None,
-    public_base_url: str | None = None,
-    unavailable_message: str = "",
-    timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
-) -> TwilioGateway:
-    """The gateway as configured from the environment; refuses to start without credentials."""
-    missing = [
-        name
-        for name, value in (
-            ("TWILIO_ACCOUNT_SID", account_sid),
-            ("TWILIO_AUTH_TOKEN", auth_token),
-            ("TWILIO_FROM_NUMBER", from_number),
-        )
-        if not value
-    ]
-    if missing:
-        raise ValueError(f"the Twilio gateway needs {', '.join(missing)}")
-    assert from_number is not None
-    client = twilio_client(account_sid, auth_token, api_base_url, timeout_seconds)
-    if not public_base_url:
-        log.warning(
-            "ECM_PUBLIC_BASE_URL is not set: Twilio will not report statuses of outbound SMS "
-            "and calls, and records stay at the status Twilio first answered"
-        )
-    return TwilioGateway(
-        client,
-        PhoneNumber.parse(from_number),
-        request_timeout_seconds=timeout_seconds,
-        public_base_url=public_base_url,
-        unavailable_message=unavailable_message,
-    )
-
-
 def twilio_client(
-    account_sid: str | None,
-    auth_token: str | None,
+    account_sid: str,
+    auth_token: str,
     api_base_url: str | None = None,
     timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
+    attempts: int = MAX_ATTEMPTS,
 ) -> Client:
-    """twilio-python's client, every request bounded by ``timeout_seconds``, optionally sent to
-    ``api_base_url`` (a local stand-in) instead of Twilio."""
-    http_client = (
-        _RebasedHttpClient(api_base_url, timeout=timeout_seconds)
-        if api_base_url
-        else TwilioHttpClient(timeout=timeout_seconds)
-    )
+    """twilio-python's client: every attempt bounded by ``timeout_seconds``, retried as
+    ``twilio_retries`` says, optionally sent to ``api_base_url`` (a local stand-in)."""
+    retries = twilio_retries(attempts)
+    if api_base_url:
+        http_client: TwilioHttpClient = _RebasedHttpClient(
+            api_base_url, timeout=timeout_seconds, max_retries=retries
+        )
+    else:
+        http_client = TwilioHttpClient(timeout=timeout_seconds, max_retries=retries)
     return Client(account_sid, auth_token, http_client=http_client)

@@ -39,10 +39,10 @@ class Activity:
         assert record.id is not None, "a stored record"
         assert record.patient_id is not None, "a record matched to a patient"
         assert record.clinic_id is not None, "a record matched to a clinic"
-        is_sms = isinstance(record, TextMessage)
+        is_sms = record.CHANNEL is Channel.SMS
         return cls(
             clinic_id=record.clinic_id,
-            activity_type=Channel.SMS if is_sms else Channel.CALL,
+            activity_type=record.CHANNEL,
             status=ActivityStatus.CREATED,
             patient_id=record.patient_id,
             performed_by_id=performed_by_id,

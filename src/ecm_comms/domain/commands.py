@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.people import User
 
 
@@ -80,37 +81,22 @@ class RecordInboundCall:
 
 
 @dataclass(frozen=True, slots=True)
-class ApplySmsStatus:
-    """Twilio's SMS status callback. ``record_id`` rides in the callback URL."""
+class ApplyStatus:
+    """Twilio's status callback of an SMS or a call. ``record_id`` rides in the callback URL."""
 
+    channel: Channel
     twilio_sid: str
     status: str
     record_id: int | None = None
     error_code: int | None = None
     error_message: str | None = None
+    duration_seconds: int | None = None  # calls, once completed
 
 
 @dataclass(frozen=True, slots=True)
-class ApplyCallStatus:
-    """Twilio's call status callback. ``record_id`` rides in the callback URL."""
-
-    twilio_sid: str
-    status: str
-    record_id: int | None = None
-    duration_seconds: int | None = None
-    error_code: int | None = None
-    error_message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GetSms:
-    sms_id: int
-    requested_by: User
-
-
-@dataclass(frozen=True, slots=True)
-class GetCall:
-    call_id: int
+class GetCommunication:
+    channel: Channel
+    record_id: int
     requested_by: User
 
 
@@ -120,24 +106,3 @@ class ListCommunications:
     requested_by: User
     limit: int | None = None
     cursor: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BeginIdempotentRequest:
-    user_id: int
-    key: str
-    fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseIdempotentRequest:
-    user_id: int
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class FinishIdempotentRequest:
-    user_id: int
-    key: str
-    status: int
-    body: str

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Generic, Self, TypeVar
 
-from ecm_comms.domain.channels import Direction
+from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
@@ -14,10 +14,27 @@ from ecm_comms.domain.statuses import CallStatus, SmsStatus
 Status = TypeVar("Status", SmsStatus, CallStatus)
 
 
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """One status callback as the provider sent it: what it says of a record, and the audit
+    trail of a record's statuses."""
+
+    channel: Channel
+    twilio_sid: str
+    status: str  # as reported: a status Twilio added since is kept in the log all the same
+    received_at: datetime
+    record_id: int | None = None  # ours, carried in the callback URL
+    error_code: int | None = None
+    error_message: str | None = None
+    duration_seconds: int | None = None
+
+
 @dataclass(kw_only=True, eq=False)
 class Communication(Generic[Status]):
     """What an SMS and a call have in common: who, when, and what the provider says of it."""
 
+    CHANNEL: ClassVar[Channel]
+    STATUSES: ClassVar[type[SmsStatus] | type[CallStatus]]
     FAILED: ClassVar[SmsStatus | CallStatus]
 
     clinic_id: int | None  # None for an inbound record no patient could be matched to
@@ -63,11 +80,6 @@ class Communication(Generic[Status]):
             **details,  # type: ignore[arg-type]  # the kind's own fields: body, duration
         )
 
-    @property
-    def refused(self) -> bool:
-        """The provider never took it: failed without ever getting a sid."""
-        return self.twilio_sid is None and self.status is self.FAILED
-
     def accept(self, sid: str, status: Status, sender: PhoneNumber, at: datetime) -> None:
         """The provider took it and named it ``sid``."""
         self.twilio_sid = sid
@@ -81,6 +93,20 @@ class Communication(Generic[Status]):
         self.error_code = code
         self.error_message = reason
         self.updated_at = at
+
+    def apply_report(self, report: StatusReport) -> bool:
+        """Move forward to the reported status; a stale, repeated or unknown one (a status the
+        provider added since) changes nothing. True if it moved."""
+        try:
+            status = self.STATUSES(report.status)
+        except ValueError:
+            return False
+        return self._advance(
+            status,  # type: ignore[arg-type]  # STATUSES is this record's kind
+            report.received_at,
+            report.error_code,
+            report.error_message,
+        )
 
     def _advance(
         self,
@@ -101,6 +127,8 @@ class Communication(Generic[Status]):
 
 @dataclass(kw_only=True, eq=False)
 class TextMessage(Communication[SmsStatus]):
+    CHANNEL: ClassVar[Channel] = Channel.SMS
+    STATUSES: ClassVar[type[SmsStatus]] = SmsStatus
     FAILED: ClassVar[SmsStatus] = SmsStatus.FAILED
 
     body: SmsBody
@@ -167,6 +195,8 @@ class TextMessage(Communication[SmsStatus]):
 
 @dataclass(kw_only=True, eq=False)
 class VoiceCall(Communication[CallStatus]):
+    CHANNEL: ClassVar[Channel] = Channel.CALL
+    STATUSES: ClassVar[type[CallStatus]] = CallStatus
     FAILED: ClassVar[CallStatus] = CallStatus.FAILED
 
     duration_seconds: int | None = None
@@ -229,4 +259,10 @@ class VoiceCall(Communication[CallStatus]):
         moved = self._advance(status, at, error_code, error_message)
         if moved and duration_seconds is not None:
             self.duration_seconds = duration_seconds
+        return moved
+
+    def apply_report(self, report: StatusReport) -> bool:
+        moved = super().apply_report(report)
+        if moved and report.duration_seconds is not None:
+            self.duration_seconds = report.duration_seconds
         return moved

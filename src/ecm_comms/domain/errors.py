@@ -49,35 +49,11 @@ class RecipientOptedOut(DomainError):
         super().__init__(["Failed to send SMS: The recipient has opted out of SMS (replied STOP)"])
 
 
-class IdempotencyKeyReused(DomainError):
-    def __init__(self) -> None:
-        super().__init__(["Idempotency-Key was already used for a different request"])
-
-
-class RequestInProgress(DomainError):
-    def __init__(self) -> None:
-        super().__init__(
-            ["A request with this Idempotency-Key is still in progress; retry it shortly"]
-        )
-
-
 class StorageUnavailable(DomainError):
     """The database cannot be reached; what was under way was rolled back."""
 
     def __init__(self) -> None:
         super().__init__(["The database is unavailable; please retry shortly"])
-
-
-class RequestAbandoned(DomainError):
-    """The first request with this key never finished (its process died): it may have sent."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            [
-                "The request with this Idempotency-Key did not finish and may have been sent; "
-                "check the patient's communications before sending again with a new key"
-            ]
-        )
 
 
 class NotAuthenticated(DomainError):

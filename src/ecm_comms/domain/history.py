@@ -20,12 +20,14 @@ _MAX_ID = 2**63  # ids are 64-bit
 
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
+    """An SMS or call with its activity (None: unmatched, refused, or not yet accepted)."""
+
     record: TextMessage | VoiceCall
     activity: Activity | None
 
     @property
     def channel(self) -> Channel:
-        return Channel.SMS if isinstance(self.record, TextMessage) else Channel.CALL
+        return self.record.CHANNEL
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,34 @@
+"""Where the HTTP layer keeps its Idempotency-Key uses (the replay rules live with it)."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ecm_comms.domain.idempotency import IdempotencyKey, KeyUse, StoredResponse
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first answer given for a key, replayed to every repeat."""
+
+    status: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUse:
+    """A key as stored: who used it, for which request, since when, and the answer if done."""
+
+    user_id: int
+    key: str
+    fingerprint: str  # a digest of the request: method, path and body
+    started_at: datetime
+    response: StoredResponse | None = None
 
 
 class IdempotencyKeys(Protocol):
-    """Where key uses are kept; each method is its own transaction, visible to other requests
-    at once, so a concurrent repeat sees the first request in progress."""
+    """Each method is its own transaction, visible to other requests at once, so a concurrent
+    repeat sees the first request in progress."""
 
     def claim(self, use: KeyUse) -> KeyUse | None:
         """Store ``use`` as in progress unless the user's key is taken: None if stored, else
@@ -18,9 +38,9 @@ class IdempotencyKeys(Protocol):
         """Replace ``stale`` (an expired use) with ``use``, unless another request did first;
         True if replaced."""
 
-    def complete(self, user_id: int, key: IdempotencyKey, response: StoredResponse) -> None: ...
+    def complete(self, user_id: int, key: str, response: StoredResponse) -> None: ...
 
-    def release(self, user_id: int, key: IdempotencyKey) -> None:
+    def release(self, user_id: int, key: str) -> None:
         """Forget an unfinished use, so that a retry runs (the request failed unexpectedly)."""
 
     def prune(self, older_than: datetime) -> int:

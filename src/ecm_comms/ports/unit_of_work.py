@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
-from ecm_comms.domain.communications import TextMessage, VoiceCall
-from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.phone_numbers import PhoneNumber
 
 Record = TypeVar("Record", TextMessage, VoiceCall)
@@ -62,8 +60,6 @@ class ActivityRepository(Protocol):
     def add(self, activity: Activity) -> None:
         """Store the activity and set its ``id``."""
 
-    def get(self, activity_id: int) -> Activity | None: ...
-
     def for_record(self, channel: Channel, record_id: int) -> Activity | None: ...
 
     def last_performer(self, patient_id: int) -> int | None:
@@ -78,26 +74,10 @@ class EventRepository(Protocol):
 
 
 class OptOutRepository(Protocol):
-    def is_opted_out(self, phone: PhoneNumber) -> bool: ...
-
     def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
         """Idempotent: opting out twice keeps the first time."""
 
     def opt_in(self, phone: PhoneNumber) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    """One status callback as Twilio sent it: the audit trail of a record's statuses."""
-
-    channel: Channel
-    twilio_sid: str
-    status: str
-    received_at: datetime
-    record_id: int | None = None
-    error_code: int | None = None
-    error_message: str | None = None
-    duration_seconds: int | None = None
 
 
 class StatusLog(Protocol):
@@ -108,9 +88,6 @@ class StatusLog(Protocol):
 class ContactHistory(Protocol):
     def most_recently_contacted(self, patient_ids: Sequence[int], phone: PhoneNumber) -> int | None:
         """Of these patients, the one with the latest SMS or call at ``phone``, if any has one."""
-
-    def page(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
-        """Up to ``limit`` of the patient's SMS and calls, newest first, after ``after``."""
 
 
 class UnitOfWork(abc.ABC):
@@ -123,6 +100,10 @@ class UnitOfWork(abc.ABC):
     opt_outs: OptOutRepository
     status_log: StatusLog
     contacts: ContactHistory
+
+    def records(self, channel: Channel) -> CommunicationRepository[Any]:
+        """The SMS or the calls: what the use cases that treat both alike write to."""
+        return self.messages if channel is Channel.SMS else self.calls
 
     def __enter__(self) -> Self:
         return self

@@ -3,11 +3,15 @@
 from ecm_comms.adapters.memory.clock import FixedClock
 from ecm_comms.adapters.memory.directories import InMemoryPatientDirectory, InMemoryUserDirectory
 from ecm_comms.adapters.memory.gateway import FakeGateway
+from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from ecm_comms.adapters.memory.views import InMemoryCommunicationViews
 
 __all__ = [
     "FakeGateway",
     "FixedClock",
+    "InMemoryCommunicationViews",
+    "InMemoryIdempotencyKeys",
     "InMemoryPatientDirectory",
     "InMemoryStore",
     "InMemoryUnitOfWork",

@@ -8,10 +8,9 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
-from ecm_comms.domain.communications import TextMessage, VoiceCall
-from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.phone_numbers import PhoneNumber
-from ecm_comms.ports.unit_of_work import Record, StatusReport, UnitOfWork
+from ecm_comms.ports.unit_of_work import Record, UnitOfWork
 
 
 class _Identified(Protocol):
@@ -93,9 +92,6 @@ class InMemoryEvents(InMemoryTable[Event]):
 class InMemoryOptOuts:
     opted_out: dict[str, datetime] = field(default_factory=dict)
 
-    def is_opted_out(self, phone: PhoneNumber) -> bool:
-        return phone.e164 in self.opted_out
-
     def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
         self.opted_out.setdefault(phone.e164, at)
 
@@ -109,7 +105,7 @@ class InMemoryTextMessages(InMemoryCommunications[TextMessage]):
         self.opt_outs = opt_outs
 
     def add_unless_opted_out(self, message: TextMessage) -> bool:
-        if self.opt_outs.is_opted_out(message.to):
+        if message.to.e164 in self.opt_outs.opted_out:
             return False
         self.add(message)
         return True
@@ -142,46 +138,24 @@ class InMemoryStore:
         # The messages see the opt-outs of the same store (deepcopy keeps the two together).
         self.messages = InMemoryTextMessages(self.opt_outs)
 
+    def records(self) -> list[TextMessage | VoiceCall]:
+        return [*self.messages.rows.values(), *self.calls.rows.values()]
+
 
 class InMemoryContacts:
-    """Reads across a store's SMS, calls and activities."""
+    """Reads across a store's SMS and calls."""
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
     def most_recently_contacted(self, patient_ids: Sequence[int], phone: PhoneNumber) -> int | None:
         at_phone = [
-            r for r in self._records() if r.patient_id in patient_ids and phone in (r.to, r.from_)
+            r
+            for r in self._store.records()
+            if r.patient_id in patient_ids and phone in (r.to, r.from_)
         ]
         latest = max(at_phone, key=lambda r: r.created_at, default=None)
         return latest.patient_id if latest else None
-
-    def page(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
-        items = [
-            HistoryItem(r, self._activity_of(r))
-            for r in self._records()
-            if r.patient_id == patient_id
-        ]
-        items.sort(key=_order, reverse=True)
-        if after is not None:
-            items = [i for i in items if _order(i) < _order_of(after)]
-        return items[:limit]
-
-    def _records(self) -> list[TextMessage | VoiceCall]:
-        return [*self._store.messages.rows.values(), *self._store.calls.rows.values()]
-
-    def _activity_of(self, record: TextMessage | VoiceCall) -> Activity | None:
-        assert record.id is not None
-        channel = Channel.SMS if isinstance(record, TextMessage) else Channel.CALL
-        return self._store.activities.for_record(channel, record.id)
-
-
-def _order(item: HistoryItem) -> tuple[datetime, str, int]:
-    return _order_of(Position.of(item))
-
-
-def _order_of(position: Position) -> tuple[datetime, str, int]:
-    return (position.created_at, position.channel.value, position.record_id)
 
 
 class InMemoryUnitOfWork(UnitOfWork):

@@ -11,17 +11,17 @@ from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import begin
 from ecm_comms.adapters.sql.repositories import insert_unless_exists
 from ecm_comms.domain.errors import StorageUnavailable
-from ecm_comms.domain.idempotency import IdempotencyKey, KeyUse, StoredResponse
+from ecm_comms.ports.idempotency import KeyUse, StoredResponse
 
 _keys = tables.idempotency_keys
 _CLAIM_ATTEMPTS = 3
 
 
-def _this(user_id: int, key: IdempotencyKey) -> ColumnElement[bool]:
-    return and_(_keys.c.user_id == user_id, _keys.c.key == key.value)
+def _this(user_id: int, key: str) -> ColumnElement[bool]:
+    return and_(_keys.c.user_id == user_id, _keys.c.key == key)
 
 
-def _use(row: Row[Any], key: IdempotencyKey) -> KeyUse:
+def _use(row: Row[Any], key: str) -> KeyUse:
     response = (
         None
         if row.response_status is None
@@ -46,7 +46,7 @@ class SqlIdempotencyKeys:
                     claiming,
                     {
                         "user_id": use.user_id,
-                        "key": use.key.value,
+                        "key": use.key,
                         "fingerprint": use.fingerprint,
                         "started_at": use.started_at,
                     },
@@ -72,7 +72,7 @@ class SqlIdempotencyKeys:
             )
         return replaced.rowcount == 1
 
-    def complete(self, user_id: int, key: IdempotencyKey, response: StoredResponse) -> None:
+    def complete(self, user_id: int, key: str, response: StoredResponse) -> None:
         with begin(self._engine) as connection:
             connection.execute(
                 update(_keys)
@@ -80,7 +80,7 @@ class SqlIdempotencyKeys:
                 .values(response_status=response.status, response_body=response.body)
             )
 
-    def release(self, user_id: int, key: IdempotencyKey) -> None:
+    def release(self, user_id: int, key: str) -> None:
         with begin(self._engine) as connection:
             connection.execute(
                 delete(_keys).where(_this(user_id, key), _keys.c.response_status.is_(None))

@@ -35,9 +35,9 @@ from ecm_comms.adapters.sql.rows import (
 )
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
-from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.phone_numbers import PhoneNumber
-from ecm_comms.ports.unit_of_work import Record, StatusReport
+from ecm_comms.ports.unit_of_work import Record
 
 # Statements are built once and executed with each call's values as parameters: SQLAlchemy then
 # reuses their compiled form without building the statement or its cache key again, which was a
@@ -116,7 +116,6 @@ _LAST_PERFORMER = (
     .order_by(tables.activities.c.created_at.desc(), tables.activities.c.id.desc())
     .limit(1)
 )
-_IS_OPTED_OUT = select(exists().where(tables.opt_outs.c.phone == bindparam("phone")))
 _OPT_IN = delete(tables.opt_outs).where(tables.opt_outs.c.phone == bindparam("phone"))
 
 
@@ -240,25 +239,18 @@ class SqlActivityRepository:
             },
         )
 
-    def get(self, activity_id: int) -> Activity | None:
-        return self._first("id", activity_id)
-
     def for_record(self, channel: Channel, record_id: int) -> Activity | None:
-        return self._first(
-            "text_message_id" if channel is Channel.SMS else "voice_call_id", record_id
-        )
+        column = "text_message_id" if channel is Channel.SMS else "voice_call_id"
+        row = self._connection.execute(
+            _selecting(tables.activities, column), {"value": record_id}
+        ).first()
+        return None if row is None else activity_from_row(row)
 
     def last_performer(self, patient_id: int) -> int | None:
         performer = self._connection.execute(
             _LAST_PERFORMER, {"patient_id": patient_id}
         ).scalar_one_or_none()
         return None if performer is None else int(performer)
-
-    def _first(self, column: str, value: object) -> Activity | None:
-        row = self._connection.execute(
-            _selecting(tables.activities, column), {"value": value}
-        ).first()
-        return None if row is None else activity_from_row(row)
 
 
 class SqlEventRepository:
@@ -288,9 +280,6 @@ class SqlEventRepository:
 class SqlOptOutRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-
-    def is_opted_out(self, phone: PhoneNumber) -> bool:
-        return bool(self._connection.execute(_IS_OPTED_OUT, {"phone": phone.e164}).scalar())
 
     def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
         statement = insert_unless_exists(self._connection.dialect.name, tables.opt_outs, ("phone",))

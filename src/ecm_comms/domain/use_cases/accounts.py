@@ -23,7 +23,7 @@ from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.tokens import ApiToken
 from ecm_comms.ports.directories import PatientRegistry, UserDirectory, UserRegistry
 
-TOKEN_REQUIRED = "X-User-Token header is required"
+TOKEN_REQUIRED = "A user token is required"
 TOKEN_INVALID = "Invalid user token"
 
 

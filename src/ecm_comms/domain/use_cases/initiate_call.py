@@ -68,9 +68,7 @@ class InitiateCallHandler:
                 OutboundCall(call.id, to, connect_to=caller.phone or self._clinic_number)
             )
         except GatewayError as error:
-            record_refusal(self._uow, lambda uow: uow.calls, call, error, self._clock.now())
+            record_refusal(self._uow, call, error, self._clock.now())
             raise CommunicationFailed(Channel.CALL, error) from error
 
-        return CallInitiated(
-            *record_acceptance(self._uow, lambda uow: uow.calls, call, receipt, self._clock.now())
-        )
+        return CallInitiated(*record_acceptance(self._uow, call, receipt, self._clock.now()))

@@ -3,7 +3,6 @@ provider's answer on record after, so a crash in between loses nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from ecm_comms.domain.activities import Activity, Event
@@ -28,7 +27,6 @@ def record_outreach(uow: UnitOfWork, record: TextMessage | VoiceCall) -> tuple[A
 
 def record_acceptance(
     uow: UnitOfWork,
-    records_of: Callable[[UnitOfWork], CommunicationRepository[Record]],
     record: Record,
     receipt: SmsReceipt | CallReceipt,
     at: datetime,
@@ -38,7 +36,7 @@ def record_acceptance(
     assert record.id is not None
     record.accept(receipt.sid, receipt.status, receipt.sender, at)  # type: ignore[arg-type]
     with uow:
-        records = records_of(uow)
+        records: CommunicationRepository[Record] = uow.records(record.CHANNEL)
         if not records.update_unsent(record):  # its status callback came first and completed it
             return _completed_elsewhere(uow, records, record.id)
         activity, event = record_outreach(uow, record)
@@ -52,8 +50,7 @@ def _completed_elsewhere(
     """A record whose status callback arrived first and completed it (see ``ApplyStatus``)."""
     record = records.get(record_id)
     assert record is not None, "a write-ahead record is never deleted"
-    channel = Channel.SMS if isinstance(record, TextMessage) else Channel.CALL
-    activity = uow.activities.for_record(channel, record_id)
+    activity = uow.activities.for_record(record.CHANNEL, record_id)
     event = uow.events.for_activity(activity.id) if activity and activity.id else None
     assert activity is not None, "a completed record has its activity"
     assert event is not None, "an activity has its event"
@@ -62,7 +59,6 @@ def _completed_elsewhere(
 
 def record_refusal(
     uow: UnitOfWork,
-    records_of: Callable[[UnitOfWork], CommunicationRepository[Record]],
     record: Record,
     error: GatewayError,
     at: datetime,
@@ -76,8 +72,8 @@ def record_refusal(
         return
     record.refuse(error.code, error.reason, at)
     with uow:
-        if not records_of(uow).update_unsent(record):  # a status callback has completed it
+        if not uow.records(record.CHANNEL).update_unsent(record):  # a callback completed it
             return
-        if error.code == OPTED_OUT_ERROR_CODE and isinstance(record, TextMessage):
+        if error.code == OPTED_OUT_ERROR_CODE and record.CHANNEL is Channel.SMS:
             uow.opt_outs.opt_out(record.to, at)
         uow.commit()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ecm_comms.domain.activities import Activity, Event
-from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.commands import RecordInboundCall, RecordInboundSms
 from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.opt_outs import OptOutRequest, opt_out_request
@@ -50,8 +49,7 @@ def _record_once(
         existing = records.get_by_sid(record.twilio_sid)
         assert existing is not None
         assert existing.id is not None
-        channel = Channel.SMS if isinstance(existing, TextMessage) else Channel.CALL
-        return existing, uow.activities.for_record(channel, existing.id), True
+        return existing, uow.activities.for_record(existing.CHANNEL, existing.id), True
     if patient is None:
         return record, None, False
     assigned_to = patient.coordinator_id or uow.activities.last_performer(patient.id)

@@ -65,11 +65,7 @@ class SendSmsHandler:
         try:
             receipt = self._gateway.send_sms(OutboundSms(message.id, to, body))
         except GatewayError as error:
-            record_refusal(self._uow, lambda uow: uow.messages, message, error, self._clock.now())
+            record_refusal(self._uow, message, error, self._clock.now())
             raise CommunicationFailed(Channel.SMS, error) from error
 
-        return SmsSent(
-            *record_acceptance(
-                self._uow, lambda uow: uow.messages, message, receipt, self._clock.now()
-            )
-        )
+        return SmsSent(*record_acceptance(self._uow, message, receipt, self._clock.now()))

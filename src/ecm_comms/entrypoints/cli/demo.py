@@ -12,6 +12,7 @@ from ecm_comms.domain.commands import IssueToken, RegisterUser, UpsertPatient
 from ecm_comms.domain.errors import UserAlreadyExists
 from ecm_comms.entrypoints.cli.server import serve
 from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
+from ecm_comms.settings import GatewayKind
 
 DEMO_CLINIC_ID = 1
 DEMO_USER_ID = 101
@@ -29,7 +30,9 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
 
     Always on the simulated gateway, whatever the environment says: a demo texts no one.
     """
-    container = container_of(ctx, gateway="simulated", gateway_reason="the demo never sends")
+    container = container_of(
+        ctx, gateway=GatewayKind.SIMULATED, gateway_reason="the demo never sends"
+    )
     with refusals_as_exit():
         upgrade(container.engine())
         container.upsert_patient()(
@@ -68,7 +71,7 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
         f"  -d {shlex.quote(body)}\n"
     )
     serve(
-        app_factory(gateway="simulated", gateway_reason="the demo never sends"),
+        app_factory(gateway=GatewayKind.SIMULATED, gateway_reason="the demo never sends"),
         host=host,
         port=port,
         workers=workers,

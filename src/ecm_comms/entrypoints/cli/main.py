@@ -11,6 +11,7 @@ from ecm_comms.domain.commands import IssueToken, RegisterUser, RevokeToken, Ups
 from ecm_comms.entrypoints.cli.demo import demo
 from ecm_comms.entrypoints.cli.server import serve as run_server
 from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
+from ecm_comms.entrypoints.http.idempotency import IdempotentRequests
 
 
 @click.group()
@@ -24,8 +25,10 @@ def cli(ctx: click.Context) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # twilio-python logs each request's URL, which names the account, at INFO.
+    # twilio-python logs each request's URL, which names the account, at INFO; urllib3 names it
+    # too when it retries a connection to Twilio.
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 @cli.group()
@@ -98,7 +101,8 @@ def idempotency() -> None:
 def idempotency_prune(ctx: click.Context) -> None:
     """Forget keys older than 24 hours (run it daily, e.g. from cron)."""
     with refusals_as_exit():
-        forgotten = container_of(ctx).prune_idempotency_keys()()
+        container = container_of(ctx)
+        forgotten = IdempotentRequests(container.idempotency_keys(), container.clock()).prune()
     click.echo(f"Forgot {forgotten} idempotency key(s) older than 24 hours.")
 
 

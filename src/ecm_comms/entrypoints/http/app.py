@@ -26,7 +26,6 @@ def create_app(container: Container | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the document's field order
     register_error_handlers(app)
     init_app(app, container)
-    log.info(
-        "ecm-comms: %s gateway (%s)", container.config.gateway(), container.config.gateway_reason()
-    )
+    settings = container.settings()
+    log.info("ecm-comms: %s gateway (%s)", settings.gateway.value, settings.gateway_reason)
     return app

@@ -14,8 +14,6 @@ from ecm_comms.domain.errors import (
     NotAuthenticated,
     PatientNotFound,
     RecordNotFound,
-    RequestAbandoned,
-    RequestInProgress,
     StorageUnavailable,
 )
 
@@ -41,8 +39,6 @@ def status_for(error: DomainError) -> int:
         return 401
     if isinstance(error, PatientNotFound | RecordNotFound):
         return 404
-    if isinstance(error, RequestInProgress | RequestAbandoned):
-        return 409
     if isinstance(error, StorageUnavailable):
         return 503
     if isinstance(error, CommunicationFailed) and error.unavailable:

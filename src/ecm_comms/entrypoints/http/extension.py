@@ -35,10 +35,11 @@ def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:
 
 
 def _say_how_webhooks_are_guarded(container: Container) -> None:
-    if container.config.skip_webhook_signatures():
+    settings = container.settings()
+    if settings.skip_webhook_signatures:
         log.warning(
             "!!! TWILIO SIGNATURE VALIDATION IS OFF (ECM_INSECURE_SKIP_TWILIO_SIGNATURES): anyone "
             "can post to the webhooks. Never run like this outside development. !!!"
         )
-    elif not container.config.twilio.auth_token():
+    elif not settings.twilio.auth_token:
         log.warning("Twilio webhooks will be refused (403): TWILIO_AUTH_TOKEN is not set")

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from ecm_comms.domain.commands import GetCall, GetSms, ListCommunications
+from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.commands import GetCommunication, ListCommunications
+from ecm_comms.domain.communications import TextMessage
 from ecm_comms.entrypoints.http.auth import current_user
 from ecm_comms.entrypoints.http.errors import register_error_handlers
 from ecm_comms.entrypoints.http.payloads import (
@@ -28,18 +30,23 @@ register_error_handlers(history)
 
 @history.get("/sms/<sms_id>")
 def get_sms(sms_id: str) -> dict[str, Any]:
-    user = current_user()
-    found = container().get_sms()(GetSms(record_id_from_path(sms_id), user))
-    activity = activity_json(found.activity) if found.activity else None
-    return {"sms": sms_record_json(found.message), "activity": activity}
+    return _communication(Channel.SMS, sms_id)
 
 
 @history.get("/calls/<call_id>")
 def get_call(call_id: str) -> dict[str, Any]:
+    return _communication(Channel.CALL, call_id)
+
+
+def _communication(channel: Channel, raw_id: str) -> dict[str, Any]:
     user = current_user()
-    found = container().get_call()(GetCall(record_id_from_path(call_id), user))
+    found = container().get_communication()(
+        GetCommunication(channel, record_id_from_path(raw_id), user)
+    )
+    record = found.record
+    shown = sms_record_json(record) if isinstance(record, TextMessage) else call_record_json(record)
     activity = activity_json(found.activity) if found.activity else None
-    return {"call": call_record_json(found.call), "activity": activity}
+    return {channel.value: shown, "activity": activity}
 
 
 @history.get("/patients/<patient_id>/communications")

@@ -8,12 +8,9 @@ from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from ecm_comms.domain.commands import (
-    ApplyCallStatus,
-    ApplySmsStatus,
-    RecordInboundCall,
-    RecordInboundSms,
-)
+from ecm_comms.adapters.twiml import connect_or_apologise
+from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.commands import ApplyStatus, RecordInboundCall, RecordInboundSms
 from ecm_comms.entrypoints.http.errors import RequestRefused, register_error_handlers
 from ecm_comms.entrypoints.http.payloads import ID
 from ecm_comms.entrypoints.http.services import container
@@ -105,19 +102,15 @@ def inbound_call() -> Response:
             status=_optional_text("CallStatus") or "ringing",
         )
     )
-    reply = VoiceResponse()
-    if recorded.connect_to is not None:
-        reply.dial(recorded.connect_to.e164)
-    else:
-        reply.say(container().config.call_unavailable_message())
-        reply.hangup()
-    return _twiml(reply)
+    unavailable = container().settings().call_unavailable_message
+    return _twiml(connect_or_apologise(recorded.connect_to, unavailable))
 
 
 @webhooks.post(SMS_STATUS)
 def sms_status() -> tuple[str, int]:
-    container().apply_sms_status()(
-        ApplySmsStatus(
+    container().apply_status()(
+        ApplyStatus(
+            Channel.SMS,
             twilio_sid=_matching(_SID, "MessageSid", "SmsSid"),
             status=_matching(_STATUS, "MessageStatus", "SmsStatus"),
             record_id=_record_id(),
@@ -130,8 +123,9 @@ def sms_status() -> tuple[str, int]:
 
 @webhooks.post(CALL_STATUS)
 def call_status() -> tuple[str, int]:
-    container().apply_call_status()(
-        ApplyCallStatus(
+    container().apply_status()(
+        ApplyStatus(
+            Channel.CALL,
             twilio_sid=_matching(_SID, "CallSid"),
             status=_matching(_STATUS, "CallStatus"),
             record_id=_record_id(),

@@ -1,0 +1,16 @@
+"""Reading the record: small queries that return plain values and open no writing transaction."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.history import HistoryItem, Position
+
+
+class CommunicationViews(Protocol):
+    def find(self, channel: Channel, record_id: int) -> HistoryItem | None:
+        """The SMS or call with this id, with its activity, of whichever clinic."""
+
+    def history(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
+        """Up to ``limit`` of the patient's SMS and calls, newest first, after ``after``."""
