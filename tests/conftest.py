@@ -78,10 +78,33 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BOTH_DATABASES = "both_databases"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{BOTH_DATABASES}: the test touches SQL, so it runs on SQLite and on PostgreSQL"
+        " (every other test that needs a database runs once, on SQLite)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Runs a test marked ``both_databases`` once per database."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        BOTH_DATABASES
+    ):
+        metafunc.parametrize(
+            "database_url",
+            ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+            indirect=True,
+        )
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
+    """A migrated, empty database: SQLite, unless the test asks for PostgreSQL too."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         path = tmp_path / "ecm_comms.sqlite3"
         shutil.copy(request.getfixturevalue("migrated_sqlite_template"), path)
         return f"sqlite:///{path}"

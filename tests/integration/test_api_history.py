@@ -77,6 +77,7 @@ def four_communications(
     assert twilio.inbound_call(PATIENT_PHONE).status_code == 200
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("four_communications")
 def test_history_lists_sms_and_calls_in_and_out_newest_first(
     client: FlaskClient, coordinator: Staff
@@ -128,6 +129,7 @@ def test_a_call_in_the_history_has_its_activity_and_no_body(
     ]
 
 
+@pytest.mark.both_databases
 def test_history_holds_only_the_patients_own_communications(
     client: FlaskClient, container: Container, coordinator: Staff, patient: Patient
 ) -> None:
@@ -140,6 +142,7 @@ def test_history_holds_only_the_patients_own_communications(
     assert _keys(page) == [("sms", own["id"])]
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("limit", [1, 2, 3])
 def test_paging_with_limit_and_cursor_covers_every_record_exactly_once(
     twilio: SignedWebhooks,
@@ -175,6 +178,7 @@ def test_paging_with_limit_and_cursor_covers_every_record_exactly_once(
     assert paged == everything
 
 
+@pytest.mark.both_databases
 def test_a_page_that_ends_at_the_oldest_record_has_no_next_cursor(
     client: FlaskClient, coordinator: Staff, patient: Patient
 ) -> None:
@@ -260,6 +264,7 @@ def test_a_cursor_with_values_out_of_range_is_refused_with_422(
     assert response.get_json() == {"errors": ["Invalid cursor"]}
 
 
+@pytest.mark.both_databases
 def test_paging_works_once_record_ids_pass_32_bits(
     client: FlaskClient, container: Container, coordinator: Staff, patient: Patient
 ) -> None:
@@ -343,6 +348,7 @@ def test_an_sms_reads_with_its_activity(
     }
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("kind", ["sms", "calls"])
 def test_another_clinics_sms_or_call_is_404(
     client: FlaskClient,
@@ -374,6 +380,7 @@ def test_an_unknown_sms_or_call_is_404(
     assert response.get_json() == {"errors": ["Not found"]}
 
 
+@pytest.mark.both_databases
 def test_an_inbound_sms_no_patient_matched_is_read_by_no_clinic(
     twilio: SignedWebhooks, client: FlaskClient, container: Container, coordinator: Staff
 ) -> None:

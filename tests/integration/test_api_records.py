@@ -131,6 +131,7 @@ def test_an_sms_event_is_stored_for_its_activity(
     }
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     "body",
     [
@@ -172,6 +173,7 @@ def test_each_sms_gets_its_own_message_activity_and_event(
     ]
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     "body",
     [
@@ -278,6 +280,7 @@ def test_an_sms_and_a_call_to_one_patient_are_two_activities_and_two_events(
     ]
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     ("post", "key", "table"),
     [

@@ -18,7 +18,7 @@ from tests.integration.records import API, call_url, count_rows, sms_url
 
 PHONE = "+18051234567"
 
-pytestmark = pytest.mark.usefixtures("patient")
+pytestmark = [pytest.mark.both_databases, pytest.mark.usefixtures("patient")]
 
 
 @dataclass(frozen=True)

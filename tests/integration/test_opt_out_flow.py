@@ -50,6 +50,7 @@ def _outbound_sms(container: Container) -> list[str]:
     ]
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     "body",
     ["STOP", "stop", "  Stop \n", "STOPALL", "unsubscribe", "Cancel", "END", "quit"],
@@ -94,6 +95,7 @@ def test_calls_still_go_through_after_stop(
     assert len(gateway.calls) == 1
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("opted_out")
 @pytest.mark.parametrize("body", ["START", "yes", " Unstop "])
 def test_an_opt_in_keyword_allows_sms_again(
@@ -221,6 +223,7 @@ def test_error_21610_on_a_send_opts_the_number_out(
     assert response.get_json() == OPTED_OUT
 
 
+@pytest.mark.both_databases
 @pytest.mark.usefixtures("opted_out")
 def test_a_repeated_stop_webhook_after_start_does_not_opt_out_again(
     twilio: SignedWebhooks,

@@ -34,6 +34,8 @@ OTHER_PHONE = PhoneNumber("+18055550199")
 CLINIC = PhoneNumber("+18059876543")
 SID = "SM" + "a" * 32
 
+pytestmark = pytest.mark.both_databases
+
 
 def a_message(
     sid: str | None = SID,

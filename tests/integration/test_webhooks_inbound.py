@@ -196,6 +196,7 @@ def test_an_sms_from_an_unknown_number_is_stored_unmatched_without_an_activity(
     assert table_counts(container) == NOTHING_WRITTEN | {"text_messages": 1}
 
 
+@pytest.mark.both_databases
 def test_a_message_sid_twilio_posts_twice_is_recorded_once(
     twilio: SignedWebhooks, container: Container, patient: Patient
 ) -> None:
@@ -213,6 +214,7 @@ def test_a_message_sid_twilio_posts_twice_is_recorded_once(
     }
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("contacted_last", [123, 124])
 def test_an_sms_from_a_family_phone_goes_to_the_patient_last_contacted_at_that_number(
     twilio: SignedWebhooks,
@@ -240,6 +242,7 @@ def test_an_sms_from_a_family_phone_goes_to_the_patient_last_contacted_at_that_n
     assert activity["patient_id"] == contacted_last
 
 
+@pytest.mark.both_databases
 def test_an_sms_from_a_patient_without_a_coordinator_is_assigned_to_whoever_contacted_them_last(
     twilio: SignedWebhooks,
     client: FlaskClient,
@@ -301,6 +304,7 @@ def test_a_call_from_a_patient_is_recorded_with_an_activity_and_an_event(
     assert only_row(container, tables.events)["activity_id"] == activity["id"]
 
 
+@pytest.mark.both_databases
 def test_a_call_twilio_posts_twice_is_recorded_once_and_still_put_through(
     twilio: SignedWebhooks, container: Container, coordinator: Staff, patient: Patient
 ) -> None:
@@ -317,6 +321,7 @@ def test_a_call_twilio_posts_twice_is_recorded_once_and_still_put_through(
     }
 
 
+@pytest.mark.both_databases
 def test_a_call_from_a_patient_without_a_coordinator_goes_to_whoever_contacted_them_last(
     twilio: SignedWebhooks,
     client: FlaskClient,

@@ -64,6 +64,7 @@ def _callbacks_in_order(
 # --- SMS ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_sms_callbacks_out_of_order_and_repeated_leave_it_delivered(
     twilio: SignedWebhooks,
     client: FlaskClient,
@@ -99,6 +100,7 @@ def test_sms_callbacks_out_of_order_and_repeated_leave_it_delivered(
     assert found["activity"]["performed_by_id"] == 101
 
 
+@pytest.mark.both_databases
 def test_every_sms_callback_is_kept_in_the_log_once_per_status(
     twilio: SignedWebhooks,
     client: FlaskClient,
@@ -178,6 +180,7 @@ def test_a_callback_for_an_unknown_sid_is_answered_204_and_only_logged(
     assert (logged["twilio_sid"], logged["status"], logged["record_id"]) == (sid, "delivered", None)
 
 
+@pytest.mark.both_databases
 def test_a_callback_naming_another_records_id_does_not_take_over_that_record(
     twilio: SignedWebhooks,
     client: FlaskClient,
@@ -193,6 +196,7 @@ def test_a_callback_naming_another_records_id_does_not_take_over_that_record(
     assert (found["twilio_sid"], found["status"]) == (sms["twilio_sid"], "queued")
 
 
+@pytest.mark.both_databases
 def test_a_callback_completes_an_sms_whose_send_ended_without_an_answer(
     twilio: SignedWebhooks,
     client: FlaskClient,
@@ -273,6 +277,7 @@ def test_call_callbacks_move_a_call_to_completed_with_its_duration(
     assert found["activity"]["activity_type"] == "call"
 
 
+@pytest.mark.both_databases
 def test_a_late_ringing_callback_leaves_a_completed_call_completed_with_its_duration(
     twilio: SignedWebhooks,
     client: FlaskClient,
@@ -299,6 +304,7 @@ def test_a_callback_for_an_unknown_call_is_answered_204(
     assert only_row(container, tables.status_callbacks)["channel"] == "call"
 
 
+@pytest.mark.both_databases
 def test_a_callback_completes_a_call_whose_start_ended_without_an_answer(
     twilio: SignedWebhooks,
     client: FlaskClient,

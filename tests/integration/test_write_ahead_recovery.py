@@ -25,6 +25,8 @@ from tests.conftest import Staff
 from tests.integration.records import count_rows, only_row, recorded
 from tests.support.webhooks import WEBHOOK_SETTINGS, SignedWebhooks, webhook_container
 
+pytestmark = pytest.mark.both_databases
+
 PHONE = "+18051234567"
 BODY = "Reminder: your appointment is Tuesday at 10am."
 
