@@ -46,7 +46,7 @@ bench: $(INSTALLED)
 	    echo "wrk is missing: install it (Debian/Ubuntu: sudo apt-get install -y wrk), then make bench" >&2; \
 	    exit 1; \
 	  fi; }
-	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis ecm_comms.sqlite3*

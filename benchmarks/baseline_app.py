@@ -2,7 +2,7 @@
 
 Any POST, to any path, inserts one row (the path and the raw body) with SQLAlchemy Core and
 answers ``201 {"id": <row id>}``. It is what a request costs on this machine, this database and
-this server before any of ecm-comms's own work: ``scripts/bench.py`` divides our throughput by
+this server before any of ecm-comms's own work: ``benchmarks/bench.py`` divides our throughput by
 its throughput.
 
 It is served by ecm-comms's own gunicorn runner (``ecm_comms.entrypoints.cli.server.serve``), so
@@ -69,8 +69,10 @@ def create_app(database_url: str | None = None) -> Flask:
     def insert_one(path: str) -> ResponseReturnValue:
         with engine.begin() as connection:
             row_id = connection.execute(
-                rows.insert().values(path=path, body=request.get_data(as_text=True))
-            ).inserted_primary_key[0]
+                rows.insert()
+                .values(path=path, body=request.get_data(as_text=True))
+                .returning(rows.c.id)
+            ).scalar_one()
         return jsonify(id=row_id), 201
 
     return app

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.databases import own_database
 from ecm_comms.adapters.memory import FakeGateway, FixedClock
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
@@ -22,7 +23,6 @@ from ecm_comms.container import Container, create_container
 from ecm_comms.domain.commands import RegisterUser, UpsertPatient
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.entrypoints.http import create_app
-from tests.support.databases import own_database
 
 POSTGRES_SERVER_URL = os.environ.get(
     "ECM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

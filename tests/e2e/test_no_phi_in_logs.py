@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.support.served import clean_environment, free_port, run_cli, served
-from tests.support.twilio_standin import RunningStandIn, TwilioStandIn
+from benchmarks.served import clean_environment, free_port, run_cli, served
+from benchmarks.twilio_standin import RunningStandIn, TwilioStandIn
 from tests.support.webhooks import (
     API,
     SIGNATURE_HEADER,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.served import clean_environment, free_port, run_cli, served
+from benchmarks.served import clean_environment, free_port, run_cli, served
 
 
 @pytest.mark.postgres

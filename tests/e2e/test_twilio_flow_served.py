@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.served import clean_environment, free_port, run_cli, served
-from tests.support.twilio_standin import RunningStandIn, TwilioStandIn
+from benchmarks.served import clean_environment, free_port, run_cli, served
+from benchmarks.twilio_standin import RunningStandIn, TwilioStandIn
 from tests.support.webhooks import (
     API,
     AUTH_TOKEN,

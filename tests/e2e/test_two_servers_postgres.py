@@ -26,11 +26,11 @@ import requests
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.databases import own_database
+from benchmarks.served import ECM_COMMS, clean_environment, free_port, served
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.webhook_routes import CALL_STATUS, INBOUND_SMS, SMS_STATUS
-from tests.support.databases import own_database
-from tests.support.served import ECM_COMMS, clean_environment, free_port, served
 from tests.support.webhooks import (
     API,
     AUTH_TOKEN,

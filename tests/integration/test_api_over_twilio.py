@@ -12,13 +12,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import Table
 from werkzeug.test import TestResponse
 
+from benchmarks.twilio_standin import RunningStandIn, TwilioStandIn
 from ecm_comms.adapters.sql import tables
 from ecm_comms.container import Container, create_container
 from ecm_comms.domain.commands import RegisterUser, UpsertPatient
 from ecm_comms.entrypoints.http import create_app
 from ecm_comms.settings import DEFAULT_CALL_UNAVAILABLE_MESSAGE
 from tests.integration.records import call_url, count_rows, only_row, recorded, sms_url
-from tests.support.twilio_standin import RunningStandIn, TwilioStandIn
 
 PUBLIC_BASE_URL = "https://comms.clinic.example"
 PHONE = "+18051234567"

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 from werkzeug.test import TestResponse
 
+from benchmarks.databases import own_database
 from ecm_comms.adapters.memory import FakeGateway, FixedClock
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
@@ -30,7 +31,6 @@ from ecm_comms.domain.people import Patient
 from ecm_comms.entrypoints.http import create_app
 from ecm_comms.ports.gateway import OutboundSms, SmsReceipt
 from tests.conftest import Staff
-from tests.support.databases import own_database
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.webhooks import (
     SignedWebhooks,

@@ -11,11 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, select
 
+from benchmarks.databases import own_database
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.schema import downgrade, upgrade
 from ecm_comms.adapters.sql.tables import metadata
-from tests.support.databases import own_database
 
 AT = datetime(2024, 11, 27, 10, 0, tzinfo=UTC)
 ADDED_BY_0002 = {"status_callbacks", "opt_outs"}

@@ -28,9 +28,9 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
+from benchmarks.databases import own_database
 from ecm_comms.adapters.sql import liveness
 from ecm_comms.adapters.sql.engine import make_engine
-from tests.support.databases import own_database
 
 pytestmark = pytest.mark.postgres
 

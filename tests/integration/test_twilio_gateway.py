@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from urllib3.util.retry import RequestHistory
 
+from benchmarks.twilio_standin import RunningStandIn, TwilioStandIn
 from ecm_comms.adapters.twilio_gateway import (
     MAX_ATTEMPTS,
     REQUEST_TIMEOUT_SECONDS,
@@ -21,7 +22,6 @@ from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 from ecm_comms.ports.gateway import OutboundCall, OutboundSms
-from tests.support.twilio_standin import RunningStandIn, TwilioStandIn
 
 ACCOUNT_SID = "AC" + "0" * 32
 CLINIC = PhoneNumber("+18059876543")

@@ -1,4 +1,4 @@
-"""``scripts/bench.py --quick``: the benchmark runs end to end and ends with its ratios line.
+"""``python -m benchmarks.bench --quick``: the bench runs end to end, its ratios line last.
 
 A smoke test, not a measurement: it checks that both servers start, that every request of every
 path is answered 2xx (the script fails otherwise), and the shape of the last line, never the
@@ -22,7 +22,7 @@ from tests.conftest import POSTGRES_SERVER_URL
 
 # A path, then CPU ms per request: ours, PostgreSQL for ours, the baseline, PostgreSQL for it.
 CPU_LINE = re.compile(r"[a-z]+( +\d+\.\d\d){4}")
-BENCH_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+REPO = Path(__file__).resolve().parents[2]
 RATIOS = re.compile(r"sms=\d+\.\d\d status=\d+\.\d\d inbound=\d+\.\d\d")
 
 
@@ -36,9 +36,10 @@ def test_a_quick_bench_measures_every_path_and_prints_the_ratios_last(
         pytest.skip("the bench contacts 127.0.0.1 only")
 
     done = subprocess.run(
-        # This interpreter is the virtualenv's: the script finds ``ecm-comms`` beside it.
-        [sys.executable, str(BENCH_SCRIPT), "--quick", "--postgres-url", POSTGRES_SERVER_URL,
-         "--deadline", "75"],
+        # This interpreter is the virtualenv's: the bench finds ``ecm-comms`` beside it.
+        [sys.executable, "-m", "benchmarks.bench", "--quick", "--postgres-url",
+         POSTGRES_SERVER_URL, "--deadline", "75"],
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=100,
@@ -50,5 +51,6 @@ def test_a_quick_bench_measures_every_path_and_prints_the_ratios_last(
     lines = done.stdout.splitlines()
     assert RATIOS.fullmatch(lines[-1]), output
     assert any(line.startswith("memory: our workers' RSS after") for line in lines), output
+    assert "records: every answered request on record, complete" in lines, output
     for path in ("sms", "status", "inbound"):
         assert any(CPU_LINE.fullmatch(line) and line.startswith(path) for line in lines), output

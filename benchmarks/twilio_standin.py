@@ -3,10 +3,12 @@
 It answers the Messages and Calls resources as Twilio does, records every request, and can be told
 to answer the next requests with an error (Twilio's JSON error body) or to stall. It remembers the
 ``StatusCallback`` URL each created SMS or call asked for, as Twilio does to report its statuses.
+By hand, printing every SMS or call it creates: ``python -m benchmarks.twilio_standin``
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import re
@@ -166,3 +168,24 @@ class RunningStandIn:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A local stand-in for Twilio's REST API")
+    parser.add_argument("--port", type=int, default=8099)
+    with RunningStandIn(port=parser.parse_args().port) as twilio:
+        print(f"Twilio stand-in at {twilio.base_url} (Ctrl-C stops it)", flush=True)
+        reported: set[str] = set()
+        try:
+            while True:
+                time.sleep(0.2)
+                for sid, callback in twilio.created().items():
+                    if sid not in reported:
+                        reported.add(sid)
+                        print(f"created {sid}, status callback: {callback}", flush=True)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""Running ``ecm-comms`` as a separate process, as a front end or operator would."""
+"""Running ``ecm-comms`` (or another server) as a separate process, as a front end or operator
+would: the tests' served runs and the benchmarks share these."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def free_port() -> int:
 
 
 def run_cli(*args: str, env: Mapping[str, str], cwd: Path | None = None) -> str:
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (our own console script)
         [ECM_COMMS, *args],
         env=dict(env),
         cwd=cwd,
@@ -54,16 +55,22 @@ def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30
 
 @contextmanager
 def served(
-    *args: str, port: int, env: Mapping[str, str], cwd: Path | None = None
+    *args: str,
+    port: int,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    program: Sequence[str] = (ECM_COMMS,),
+    name: str = "server",
 ) -> Iterator[subprocess.Popen[str]]:
-    """``ecm-comms <args> --port <port>`` running until the block ends; output goes to files."""
+    """``<program> <args> --port <port>`` (``ecm-comms`` by default) running until the block
+    ends; its output goes to ``<name>.out`` and ``<name>.err`` in ``cwd``."""
     log_dir = Path(cwd or ".")
     with (
-        open(log_dir / "server.out", "w+") as out,
-        open(log_dir / "server.err", "w+") as err,
+        open(log_dir / f"{name}.out", "w+") as out,
+        open(log_dir / f"{name}.err", "w+") as err,
     ):
-        process = subprocess.Popen(
-            [ECM_COMMS, *args, "--port", str(port)],
+        process = subprocess.Popen(  # noqa: S603 (our own programs)
+            [*program, *args, "--port", str(port)],
             env=dict(env),
             cwd=cwd,
             stdout=out,
