@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo serve test lint typecheck contracts pytest clean bench
+.PHONY: install demo serve test lint typecheck contracts deadcode dependencies pytest clean bench
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -19,8 +19,9 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/ecm-comms demo
 
-## Install everything, then lint, type-check, check the layer contracts and run the tests.
-test: lint typecheck contracts pytest
+## Install everything, then lint, type-check, check the layer contracts, dead code and declared
+## dependencies, and run the tests.
+test: lint typecheck contracts deadcode dependencies pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests scripts benchmarks
@@ -31,6 +32,12 @@ typecheck: $(INSTALLED)
 
 contracts: $(INSTALLED)
 	$(BIN)/lint-imports --no-cache
+
+deadcode: $(INSTALLED)
+	$(BIN)/vulture
+
+dependencies: $(INSTALLED)
+	$(BIN)/deptry src
 
 pytest: $(INSTALLED)
 	$(BIN)/pytest

@@ -57,10 +57,6 @@ def test_a_national_number_is_read_in_the_given_region() -> None:
     assert PhoneNumber.parse("020 7946 0958", region="GB").e164 == "+442079460958"
 
 
-def test_the_masked_form_shows_only_the_last_four_digits() -> None:
-    assert PhoneNumber.parse("(805) 123-4567").masked == "***4567"
-
-
 def test_a_number_reads_as_its_e164_form() -> None:
     assert str(PhoneNumber.parse("805-123-4567")) == "+18051234567"
 

@@ -21,10 +21,11 @@ from ecm_comms.webhook_routes import CALL_STATUS, SMS_STATUS, status_callback_ur
 
 MAX_ATTEMPTS = 3
 BACKOFF_FACTOR = 0.25
-# Every attempt is bounded by this, so that all attempts and their backoff end within the retry
-# budget, and a request (with its own work) answers before the server's 30 s limit.
-REQUEST_TIMEOUT_SECONDS = 8.0
+# All attempts and the backoff between them end within this, so that a request (with its own
+# work) answers before the server's 30 s limit: each attempt gets its share, less a second kept
+# for the backoff.
 RETRY_BUDGET_SECONDS = 25.0
+REQUEST_TIMEOUT_SECONDS = (RETRY_BUDGET_SECONDS - 1.0) / MAX_ATTEMPTS
 # Twilio's answers that promise nothing was done, so asking again cannot send twice.
 _RETRYABLE_HTTP_STATUSES = frozenset({429, 503})
 _RETRYABLE_CODES = frozenset({20429})

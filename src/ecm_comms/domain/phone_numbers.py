@@ -45,10 +45,5 @@ class PhoneNumber:
             printable = "".join(c for c in raw.strip() if c.isprintable())
             return cls(printable[:MAX_REPORTED_LENGTH])
 
-    @property
-    def masked(self) -> str:
-        """The last four digits only: the form that may appear in logs."""
-        return f"***{self.e164[-4:]}"
-
     def __str__(self) -> str:
         return self.e164
