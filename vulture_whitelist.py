@@ -26,3 +26,9 @@ GunicornServer.load
 _.isolation_level
 _.merge_slashes
 _.sort_keys
+
+# pydantic reads these: model configuration, a JSON-schema generator hook, and response fields
+# that only serialization reads.
+_.model_config
+_.field_title_should_be_set
+_.duration

@@ -10,13 +10,12 @@ from ecm_comms.container import Container
 from ecm_comms.entrypoints.http.communications import communications
 from ecm_comms.entrypoints.http.history import history
 from ecm_comms.entrypoints.http.openapi import openapi
+from ecm_comms.entrypoints.http.paths import API_PREFIX
 from ecm_comms.entrypoints.http.services import EXTENSION_KEY, MOUNT_PREFIX_KEY
 from ecm_comms.entrypoints.http.webhooks import webhooks
 from ecm_comms.webhook_routes import WEBHOOK_PREFIX
 
 log = logging.getLogger(__name__)
-
-API_PREFIX = "/v1/clinic/ecm/communications"
 
 
 def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:

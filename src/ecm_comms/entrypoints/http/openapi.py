@@ -1,19 +1,17 @@
-"""GET /openapi.json: the OpenAPI document of every endpoint the service serves."""
+"""GET /openapi.json: the OpenAPI document, generated from the models and the operations."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from flask import Blueprint
+from pydantic.json_schema import models_json_schema
 
+from ecm_comms.entrypoints.http import operations
 from ecm_comms.entrypoints.http.errors import register_error_handlers
+from ecm_comms.entrypoints.http.schemas.json_schema import DocumentSchema
 from ecm_comms.entrypoints.http.services import mount_prefix
-
-PACKAGE = "ecm_comms.entrypoints.http"
-DOCUMENT = "openapi.json"
 
 openapi = Blueprint("ecm_openapi", __name__)
 register_error_handlers(openapi)
@@ -21,10 +19,24 @@ register_error_handlers(openapi)
 
 @cache
 def document() -> dict[str, Any]:
-    """The document shipped beside this module, read once, on first use."""
-    text = files(PACKAGE).joinpath(DOCUMENT).read_text(encoding="utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    """Built once, on first use."""
+    _, schemas = models_json_schema(
+        [(model, "validation") for model in operations.REQUEST_MODELS]
+        + [(model, "serialization") for model in operations.ANSWER_MODELS],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=DocumentSchema,
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": operations.INFO,
+        "tags": operations.TAGS,
+        "paths": operations.operations(),
+        "components": {
+            "schemas": schemas["$defs"],
+            "responses": operations.SHARED_RESPONSES,
+            "securitySchemes": operations.SECURITY_SCHEMES,
+        },
+    }
 
 
 @openapi.get("/openapi.json")

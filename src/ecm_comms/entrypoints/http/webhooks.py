@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from ecm_comms.adapters.twiml import connect_or_apologise
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.commands import ApplyStatus, RecordInboundCall, RecordInboundSms
-from ecm_comms.entrypoints.http.errors import RequestRefused, register_error_handlers
-from ecm_comms.entrypoints.http.payloads import ID
+from ecm_comms.entrypoints.http.errors import register_error_handlers
+from ecm_comms.entrypoints.http.payloads import query, twilio_form
+from ecm_comms.entrypoints.http.schemas.twilio_forms import (
+    CallStatusForm,
+    InboundCallForm,
+    InboundSmsForm,
+    SmsStatusForm,
+    StatusCallbackQuery,
+)
 from ecm_comms.entrypoints.http.services import container
 from ecm_comms.entrypoints.http.twilio_signature import verify_twilio_signature
 from ecm_comms.webhook_routes import (
     CALL_STATUS,
     INBOUND_CALL,
     INBOUND_SMS,
-    RECORD_ID_PARAMETER,
     SMS_STATUS,
 )
 
@@ -28,64 +32,20 @@ register_error_handlers(webhooks)
 webhooks.before_request(verify_twilio_signature)
 
 
-# Twilio's sids: two letters and 32 hex digits. Statuses: lower-case words (new ones included).
-_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
-_STATUS = re.compile(r"[a-z][a-z_-]{0,31}")
-_MAX_INT = 2**31 - 1  # error codes and durations are 32-bit columns
-
-
-def _field(*names: str) -> str:
-    """The first of these form fields Twilio sent (older webhooks use older names), without NUL
-    characters, which no record can hold."""
-    for name in names:
-        if value := request.form.get(name):
-            return _text(value)
-    raise RequestRefused(400, [f"{names[0]} is required"])
-
-
-def _matching(pattern: re.Pattern[str], *names: str) -> str:
-    value = _field(*names)
-    if not pattern.fullmatch(value):
-        raise RequestRefused(400, [f"{names[0]} is not one Twilio sends"])
-    return value
-
-
-def _text(value: str) -> str:
-    return value.replace("\x00", "")
-
-
-def _optional_text(name: str) -> str | None:
-    value = request.form.get(name)
-    return _text(value) or None if value is not None else None
-
-
-def _optional_int(value: str | None) -> int | None:
-    """A number Twilio sent, if it is one; anything else is ignored, as Twilio adds fields."""
-    if value is None or not ID.fullmatch(value.strip()):
-        return None
-    number = int(value)
-    return number if number <= _MAX_INT else None
-
-
-def _record_id() -> int | None:
-    """Our record's id, carried in the callback URL we gave Twilio."""
-    raw = request.args.get(RECORD_ID_PARAMETER)
-    return int(raw) if raw is not None and ID.fullmatch(raw) else None
-
-
 def _twiml(document: MessagingResponse | VoiceResponse) -> Response:
     return Response(str(document), mimetype="text/xml")
 
 
 @webhooks.post(INBOUND_SMS)
 def inbound_sms() -> Response:
+    form = twilio_form(InboundSmsForm)
     container().record_inbound_sms()(
         RecordInboundSms(
-            twilio_sid=_matching(_SID, "MessageSid", "SmsMessageSid", "SmsSid"),
-            from_number=_field("From"),
-            to_number=_field("To"),
-            body=_optional_text("Body") or "",
-            opt_out_type=_optional_text("OptOutType"),
+            twilio_sid=form.message_sid,
+            from_number=form.from_number,
+            to_number=form.to_number,
+            body=form.body or "",
+            opt_out_type=form.opt_out_type,
         )
     )
     # No automatic reply: coordinators answer, and Twilio answers STOP/HELP itself.
@@ -94,12 +54,13 @@ def inbound_sms() -> Response:
 
 @webhooks.post(INBOUND_CALL)
 def inbound_call() -> Response:
+    form = twilio_form(InboundCallForm)
     recorded = container().record_inbound_call()(
         RecordInboundCall(
-            twilio_sid=_matching(_SID, "CallSid"),
-            from_number=_field("From", "Caller"),
-            to_number=_field("To", "Called"),
-            status=_optional_text("CallStatus") or "ringing",
+            twilio_sid=form.call_sid,
+            from_number=form.from_number,
+            to_number=form.to_number,
+            status=form.call_status or "ringing",
         )
     )
     unavailable = container().settings().call_unavailable_message
@@ -108,14 +69,15 @@ def inbound_call() -> Response:
 
 @webhooks.post(SMS_STATUS)
 def sms_status() -> tuple[str, int]:
+    form = twilio_form(SmsStatusForm)
     container().apply_status()(
         ApplyStatus(
             Channel.SMS,
-            twilio_sid=_matching(_SID, "MessageSid", "SmsSid"),
-            status=_matching(_STATUS, "MessageStatus", "SmsStatus"),
-            record_id=_record_id(),
-            error_code=_optional_int(request.form.get("ErrorCode")),
-            error_message=_optional_text("ErrorMessage"),
+            twilio_sid=form.message_sid,
+            status=form.message_status,
+            record_id=query(StatusCallbackQuery).record_id,
+            error_code=form.error_code,
+            error_message=form.error_message,
         )
     )
     return "", 204
@@ -123,15 +85,16 @@ def sms_status() -> tuple[str, int]:
 
 @webhooks.post(CALL_STATUS)
 def call_status() -> tuple[str, int]:
+    form = twilio_form(CallStatusForm)
     container().apply_status()(
         ApplyStatus(
             Channel.CALL,
-            twilio_sid=_matching(_SID, "CallSid"),
-            status=_matching(_STATUS, "CallStatus"),
-            record_id=_record_id(),
-            duration_seconds=_optional_int(request.form.get("CallDuration")),
-            error_code=_optional_int(request.form.get("ErrorCode")),
-            error_message=_optional_text("ErrorMessage"),
+            twilio_sid=form.call_sid,
+            status=form.call_status,
+            record_id=query(StatusCallbackQuery).record_id,
+            duration_seconds=form.call_duration,
+            error_code=form.error_code,
+            error_message=form.error_message,
         )
     )
     return "", 204

@@ -1,0 +1,506 @@
+"""The API's operations, described once: paths, prose, parameters, and which model answers
+which status. ``openapi.py`` turns this and the models' schemas into the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from ecm_comms.entrypoints.http.paths import API_PREFIX
+from ecm_comms.entrypoints.http.schemas import requests, responses, twilio_forms
+from ecm_comms.entrypoints.http.schemas.json_schema import DocumentSchema
+from ecm_comms.webhook_routes import (
+    CALL_STATUS,
+    INBOUND_CALL,
+    INBOUND_SMS,
+    SMS_STATUS,
+    WEBHOOK_PREFIX,
+)
+
+Fragment = dict[str, Any]
+
+# Whose schemas go into the document's components, as read and as written.
+REQUEST_MODELS: list[type[BaseModel]] = [
+    requests.SendSmsRequest,
+    requests.InitiateCallRequest,
+    twilio_forms.InboundSmsForm,
+    twilio_forms.InboundCallForm,
+    twilio_forms.SmsStatusForm,
+    twilio_forms.CallStatusForm,
+]
+ANSWER_MODELS: list[type[BaseModel]] = [
+    responses.SmsSent,
+    responses.CallInitiated,
+    responses.SmsRead,
+    responses.CallRead,
+    responses.CommunicationsPage,
+    responses.ErrorBody,
+]
+
+INFO = {
+    "title": "ECM Communications API",
+    "version": "0.1.0",
+    "description": "Clinic endpoints for sending SMS messages and initiating phone calls to ECM "
+    "patients, reading them back, and Twilio's webhooks. Every outreach is recorded with an ECM "
+    "activity and an ECM event for PRTF reporting.\n\nEvery response body is JSON except TwiML "
+    'answers to Twilio. Every error is `{"errors": ["…"]}`. Unknown routes are 404 `Not found`, '
+    "wrong methods 405 `Method not allowed`, bodies over 64 KiB 413 `Request body is too "
+    "large`. Timestamps are UTC ISO 8601 with milliseconds (`2024-11-27T10:00:00.000Z`); ids "
+    "are integers.",
+    "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+}
+TAGS = [
+    {"name": "Communications", "description": "Outbound SMS and calls."},
+    {"name": "Records", "description": "Reading the record, scoped to the user's clinic."},
+    {"name": "Twilio webhooks", "description": "Called by Twilio, signed with X-Twilio-Signature."},
+    {"name": "Meta"},
+]
+SECURITY_SCHEMES = {
+    "UserToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-User-Token",
+        "description": "A user's API token (`ecm-comms users create` / `users token`).",
+    },
+    "TwilioSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Twilio-Signature",
+        "description": "Twilio's signature over ECM_PUBLIC_BASE_URL + path + query string and the "
+        "form, checked with TWILIO_AUTH_TOKEN unless ECM_INSECURE_SKIP_TWILIO_SIGNATURES is set.",
+    },
+}
+USER: list[dict[str, list[str]]] = [{"UserToken": []}]
+TWILIO: list[dict[str, list[str]]] = [{"TwilioSignature": []}]
+
+
+def ref(kind: str, name: str) -> Fragment:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def model_ref(model: type[BaseModel]) -> Fragment:
+    return ref("schemas", model.__name__)
+
+
+def errors(description: str, *messages: str | tuple[str, ...]) -> Fragment:
+    """An error answer and the messages it can carry (a tuple: several in one answer)."""
+    examples = {
+        f"e{number}": {"summary": "; ".join(listed), "value": {"errors": list(listed)}}
+        for number, message in enumerate(messages, start=1)
+        for listed in [(message,) if isinstance(message, str) else message]
+    }
+    content = {"schema": model_ref(responses.ErrorBody), "examples": examples}
+    return {"description": description, "content": {"application/json": content}}
+
+
+def json_answer(model: type[BaseModel], description: str, **extra: Any) -> Fragment:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": model_ref(model)}},
+    } | extra
+
+
+def twiml(description: str, example: str) -> Fragment:
+    schema = {"type": "string", "description": "A TwiML document."}
+    return {
+        "description": description,
+        "content": {"text/xml": {"schema": schema, "example": example}},
+    }
+
+
+def body(model: type[BaseModel], media_type: str = "application/json", **extra: Any) -> Fragment:
+    return {"required": True, "content": {media_type: {"schema": model_ref(model)}}} | extra
+
+
+def path_id(name: str, description: str, example: int) -> Fragment:
+    schema = {"type": "integer", "format": "int64"}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema,
+        "example": example,
+    }
+
+
+SHARED_RESPONSES = {
+    "Unauthorized": errors(
+        "Missing or unknown `X-User-Token`.",
+        "X-User-Token header is required",
+        "Invalid user token",
+    ),
+    "PatientNotFound": errors(
+        "Unknown patient, another clinic's patient, or a non-integer id.", "Patient not found"
+    ),
+    "RecordNotFound": errors("Unknown record, or another clinic's.", "Not found"),
+    "BadJson": errors(
+        "The body is not JSON, or not a JSON object.",
+        "Request body must be valid JSON",
+        "Request body must be a JSON object",
+    ),
+    "TooLarge": errors("The request body is over 64 KiB.", "Request body is too large"),
+    "InProgress": errors(
+        "A request with this `Idempotency-Key` is still in progress, or died unfinished.",
+        "A request with this Idempotency-Key is still in progress; retry it shortly",
+    ),
+    "StorageUnavailable": errors(
+        "The database is unavailable; nothing was done.",
+        "The database is unavailable; please retry shortly",
+    ),
+    "TwilioForbidden": errors(
+        "Missing or invalid `X-Twilio-Signature`, or `TWILIO_AUTH_TOKEN` is not set; nothing "
+        "written.",
+        "X-Twilio-Signature header is required",
+        "Invalid Twilio signature",
+        "Twilio webhooks are refused: TWILIO_AUTH_TOKEN is not set",
+    ),
+}
+
+PATIENT_ID = path_id(
+    "patient_id",
+    "The patient's id. An unknown id, another clinic's patient or a value that is not an integer "
+    "of at most 18 digits: 404 `Patient not found`.",
+    123,
+)
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the POST safe to retry; kept per user for 24 hours. The same key with "
+    "the same request (method, path and JSON body) replays the first answer, errors included, and "
+    "sends nothing (`Idempotent-Replayed: true`); with a different request it is 422; while the "
+    "first is still running, 409. Answers 500 and 503 are not kept. A key that is not 1 to 255 "
+    "printable ASCII characters is 422. A UUID per logical request serves well.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this answer replays an earlier request with the same "
+        "`Idempotency-Key`.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+ORDER_OF_CHECKS = (
+    "Checks run in this order: authentication, the request's shape, the patient, then the "
+    "fields; a request refused at any step records nothing and sends nothing."
+)
+FIELD_ERRORS = ("Phone number is required", "Invalid phone number")
+KEY_REUSED = "Idempotency-Key was already used for a different request"
+TWILIO_DOWN = (
+    "Twilio unavailable (5xx, timeout, unreachable). The record stays queued: if Twilio did act, "
+    "its status callback completes it."
+)
+SHAPE_ERRORS = (
+    "Wrong shapes, invalid fields (every message that applies), an invalid or reused "
+    "`Idempotency-Key`, or Twilio refused it (4xx). Nothing was sent."
+)
+WEBHOOK_400 = "A required field is missing, empty, or not as Twilio sends it."
+STORAGE = {"503": ref("responses", "StorageUnavailable")}
+COMMON_POST = {
+    "400": ref("responses", "BadJson"),
+    "401": ref("responses", "Unauthorized"),
+    "404": ref("responses", "PatientNotFound"),
+    "409": ref("responses", "InProgress"),
+    "413": ref("responses", "TooLarge"),
+}
+WEBHOOK_COMMON = {"403": ref("responses", "TwilioForbidden"), "413": ref("responses", "TooLarge")}
+APPLIED = {
+    "204": {"description": "Applied, or logged when no record matches (Twilio stops retrying)."}
+}
+
+
+def operations() -> dict[str, dict[str, Fragment]]:
+    """Every operation, by path and method."""
+    return {
+        f"{API_PREFIX}/patients/{{patient_id}}/sms": {
+            "post": {
+                "tags": ["Communications"],
+                "operationId": "sendSms",
+                "summary": "Send an SMS to a patient",
+                "description": (
+                    "Sends an SMS via Twilio and records it with an ECM activity and an ECM event. "
+                )
+                + ORDER_OF_CHECKS,
+                "security": USER,
+                "parameters": [PATIENT_ID, IDEMPOTENCY_KEY],
+                "requestBody": body(
+                    requests.SendSmsRequest,
+                    description="JSON; read whatever the Content-Type says.",
+                ),
+                "responses": {
+                    "201": json_answer(
+                        responses.SmsSent,
+                        "Sent (the record, its activity and event are stored).",
+                        headers=REPLAYED,
+                    ),
+                    **COMMON_POST,
+                    "422": errors(
+                        SHAPE_ERRORS,
+                        *FIELD_ERRORS,
+                        ("Phone number is required", "Body is required"),
+                        "Body is too long (maximum is 1600 characters)",
+                        '"sms" is required',
+                        '"sms" must be an object',
+                        ("Phone number must be a string", "Body must be a string"),
+                        "Failed to send SMS: The 'To' number is not a valid phone number",
+                        "Failed to send SMS: The recipient has opted out of SMS (replied STOP)",
+                        KEY_REUSED,
+                    ),
+                    "502": errors(
+                        TWILIO_DOWN,
+                        "Failed to send SMS: Twilio did not answer in time",
+                        "Failed to send SMS: Twilio could not be reached",
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{API_PREFIX}/patients/{{patient_id}}/call": {
+            "post": {
+                "tags": ["Communications"],
+                "operationId": "initiateCall",
+                "summary": "Call a patient",
+                "description": (
+                    "Places a call via Twilio and records it with an ECM activity and an ECM "
+                    "event. "
+                )
+                + ORDER_OF_CHECKS,
+                "security": USER,
+                "parameters": [PATIENT_ID, IDEMPOTENCY_KEY],
+                "requestBody": body(
+                    requests.InitiateCallRequest,
+                    description="JSON; read whatever the Content-Type says.",
+                ),
+                "responses": {
+                    "201": json_answer(responses.CallInitiated, "Initiated.", headers=REPLAYED),
+                    **COMMON_POST,
+                    "422": errors(
+                        SHAPE_ERRORS,
+                        *FIELD_ERRORS,
+                        '"call" is required',
+                        '"call" must be an object',
+                        "Phone number must be a string",
+                        "Failed to initiate call: The 'To' number is not a valid phone number",
+                        KEY_REUSED,
+                    ),
+                    "502": errors(
+                        TWILIO_DOWN,
+                        "Failed to initiate call: Twilio did not answer in time",
+                        "Failed to initiate call: Twilio could not be reached",
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{API_PREFIX}/sms/{{sms_id}}": {
+            "get": {
+                "tags": ["Records"],
+                "operationId": "getSms",
+                "summary": "One SMS and its activity",
+                "security": USER,
+                "parameters": [
+                    path_id(
+                        "sms_id",
+                        (
+                            "The SMS record's id (another clinic's record, or a value that is not"
+                            " an integer: 404 `Not found`)."
+                        ),
+                        456,
+                    )
+                ],
+                "responses": {
+                    "200": json_answer(responses.SmsRead, "Found."),
+                    "401": ref("responses", "Unauthorized"),
+                    "404": ref("responses", "RecordNotFound"),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{API_PREFIX}/calls/{{call_id}}": {
+            "get": {
+                "tags": ["Records"],
+                "operationId": "getCall",
+                "summary": "One call and its activity",
+                "security": USER,
+                "parameters": [
+                    path_id(
+                        "call_id",
+                        (
+                            "The call record's id (another clinic's record, or a value that is "
+                            "not an integer: 404 `Not found`)."
+                        ),
+                        457,
+                    )
+                ],
+                "responses": {
+                    "200": json_answer(responses.CallRead, "Found."),
+                    "401": ref("responses", "Unauthorized"),
+                    "404": ref("responses", "RecordNotFound"),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{API_PREFIX}/patients/{{patient_id}}/communications": {
+            "get": {
+                "tags": ["Records"],
+                "operationId": "listCommunications",
+                "summary": "A patient's SMS and calls, newest first",
+                "description": (
+                    "Inbound and outbound SMS and calls together, with keyset pagination."
+                ),
+                "security": USER,
+                "parameters": [PATIENT_ID, *query_parameters(requests.HistoryQuery)],
+                "responses": {
+                    "200": json_answer(responses.CommunicationsPage, "Found."),
+                    "401": ref("responses", "Unauthorized"),
+                    "404": ref("responses", "PatientNotFound"),
+                    "422": errors(
+                        "A bad `limit` or `cursor`.",
+                        "limit must be a positive integer",
+                        "limit must be between 1 and 200",
+                        "Invalid cursor",
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{WEBHOOK_PREFIX}{INBOUND_SMS}": {
+            "post": {
+                "tags": ["Twilio webhooks"],
+                "operationId": "twilioInboundSms",
+                "summary": "Inbound SMS (Twilio)",
+                "description": (
+                    "Records the SMS, matched to a patient by the sender's number (or stored "
+                    "unmatched), with an activity and event when matched; applies opt-out "
+                    "keywords. A repeat of a sid records nothing new."
+                ),
+                "security": TWILIO,
+                "requestBody": body(twilio_forms.InboundSmsForm, FORM),
+                "responses": {
+                    "200": twiml(
+                        "An empty TwiML response: no automatic reply.",
+                        '<?xml version="1.0" encoding="UTF-8"?><Response />',
+                    ),
+                    "400": errors(
+                        WEBHOOK_400, "MessageSid is required", "MessageSid is not one Twilio sends"
+                    ),
+                    **WEBHOOK_COMMON,
+                    **STORAGE,
+                },
+            }
+        },
+        f"{WEBHOOK_PREFIX}{INBOUND_CALL}": {
+            "post": {
+                "tags": ["Twilio webhooks"],
+                "operationId": "twilioInboundCall",
+                "summary": "Inbound call (Twilio)",
+                "description": (
+                    "Records the call like an inbound SMS and answers with TwiML that dials the "
+                    "user the activity is assigned to, else the clinic's number, else says a "
+                    "message and hangs up."
+                ),
+                "security": TWILIO,
+                "requestBody": body(twilio_forms.InboundCallForm, FORM),
+                "responses": {
+                    "200": twiml(
+                        "TwiML: `<Dial>`, or `<Say>` then `<Hangup>`.",
+                        (
+                            '<?xml version="1.0" encoding="UTF-8"?><Response>'
+                            "<Dial>+18055550101</Dial></Response>"
+                        ),
+                    ),
+                    "400": errors(WEBHOOK_400, "CallSid is required", "From is required"),
+                    **WEBHOOK_COMMON,
+                    **STORAGE,
+                },
+            }
+        },
+        f"{WEBHOOK_PREFIX}{SMS_STATUS}": {
+            "post": {
+                "tags": ["Twilio webhooks"],
+                "operationId": "twilioSmsStatus",
+                "summary": "SMS status callback (Twilio)",
+                "description": (
+                    "Moves the SMS's status forward only, keeps `ErrorCode`/`ErrorMessage`, logs "
+                    "every callback. Error 21610 marks the number opted out."
+                ),
+                "security": TWILIO,
+                "parameters": query_parameters(twilio_forms.StatusCallbackQuery),
+                "requestBody": body(twilio_forms.SmsStatusForm, FORM),
+                "responses": {
+                    **APPLIED,
+                    "400": errors(
+                        WEBHOOK_400,
+                        "MessageSid is required",
+                        "MessageStatus is not one Twilio sends",
+                    ),
+                    **WEBHOOK_COMMON,
+                    **STORAGE,
+                },
+            }
+        },
+        f"{WEBHOOK_PREFIX}{CALL_STATUS}": {
+            "post": {
+                "tags": ["Twilio webhooks"],
+                "operationId": "twilioCallStatus",
+                "summary": "Call status callback (Twilio)",
+                "description": (
+                    "Moves the call's status forward only, keeps `CallDuration`, logs every "
+                    "callback."
+                ),
+                "security": TWILIO,
+                "parameters": query_parameters(twilio_forms.StatusCallbackQuery),
+                "requestBody": body(twilio_forms.CallStatusForm, FORM),
+                "responses": {
+                    **APPLIED,
+                    "400": errors(WEBHOOK_400, "CallSid is required", "CallStatus is required"),
+                    **WEBHOOK_COMMON,
+                    **STORAGE,
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "tags": ["Meta"],
+                "operationId": "getOpenApiDocument",
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": (
+                            "The OpenAPI document. Mounted below a host's prefix, `servers` names"
+                            " that prefix."
+                        ),
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["openapi", "info", "paths"],
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+    }
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def query_parameters(model: type[BaseModel]) -> list[Fragment]:
+    """The query parameters ``model`` reads, as the document lists them."""
+    schema = model.model_json_schema(schema_generator=DocumentSchema, by_alias=True)
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": property_schema.pop("description", ""),
+            "schema": property_schema,
+        }
+        for name, property_schema in schema["properties"].items()
+    ]

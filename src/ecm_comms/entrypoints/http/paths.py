@@ -1,0 +1,3 @@
+"""Where the clinic API is served, below a host's mount prefix."""
+
+API_PREFIX = "/v1/clinic/ecm/communications"

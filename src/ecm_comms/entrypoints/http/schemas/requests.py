@@ -1,0 +1,97 @@
+"""The clinic API's request bodies and query parameters.
+
+The models check shapes only (an object where one is expected, strings where strings are):
+whether a phone number or a body is acceptable is the domain's to say, with its own messages.
+The document still states the contract clients must meet, hence the JSON schemas given by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
+
+from ecm_comms.domain.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from ecm_comms.domain.sms_bodies import MAX_SMS_BODY_LENGTH
+from ecm_comms.entrypoints.http.schemas.fields import PositiveInteger
+
+_NATIONAL_FORMATS = ["+18051234567", "8051234567", "805-123-4567", "(805) 123-4567"]
+_EXAMPLE_BODY = (
+    "Hello! This is a reminder about your upcoming appointment. Please reply to confirm."
+)
+
+
+def _phone_number(description: str) -> object:
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "description": description + " E.164 recommended; national formats (dashes, "
+            "parentheses, spaces, dots, a leading 1) accepted.",
+            "examples": _NATIONAL_FORMATS,
+        }
+    )
+
+
+class _Member(BaseModel):
+    # Clients may send more than we read: unknown keys are ignored.
+    model_config = ConfigDict(extra="ignore")
+
+
+class SmsFields(_Member):
+    model_config = ConfigDict(json_schema_extra={"required": ["phone_number", "body"]})
+
+    phone_number: Annotated[StrictStr | None, _phone_number("The recipient.")] = Field(
+        None, title="Phone number"
+    )
+    body: Annotated[
+        StrictStr | None,
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_SMS_BODY_LENGTH}),
+    ] = Field(None, title="Body")
+
+
+class CallFields(_Member):
+    model_config = ConfigDict(json_schema_extra={"required": ["phone_number"]})
+
+    phone_number: Annotated[StrictStr | None, _phone_number("The number to call.")] = Field(
+        None, title="Phone number"
+    )
+
+
+class SendSmsRequest(_Member):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"sms": {"phone_number": "+18051234567", "body": _EXAMPLE_BODY}}]
+        }
+    )
+
+    sms: SmsFields = Field(title='"sms"')
+
+
+class InitiateCallRequest(_Member):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"call": {"phone_number": "+18051234567"}}]}
+    )
+
+    call: CallFields = Field(title='"call"')
+
+
+class HistoryQuery(_Member):
+    """``…/communications?limit=&cursor=``; an empty value is as good as none."""
+
+    limit: Annotated[
+        PositiveInteger | None,
+        WithJsonSchema(
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE_SIZE,
+                "default": DEFAULT_PAGE_SIZE,
+            }
+        ),
+    ] = Field(None, title="limit", description="Page size; an empty value means the default.")
+    cursor: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
+        None,
+        title="cursor",
+        description="`next_cursor` of the previous page; an empty value means the first page.",
+    )

@@ -1,0 +1,230 @@
+"""The answers' bodies, built from domain results; statuses and directions are the domain's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecm_comms.domain.activities import Activity, ActivityStatus
+from ecm_comms.domain.channels import Channel, Direction
+from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.history import HistoryItem, HistoryPage
+from ecm_comms.domain.statuses import CallStatus, SmsStatus
+from ecm_comms.entrypoints.http.schemas.fields import Timestamp
+
+Id = Annotated[int, Field(ge=1, description="An integer id.")]
+PhoneNumber = Annotated[
+    str,
+    Field(
+        description="E.164 (`+18051234567`). A number Twilio reported on an inbound record that "
+        "is not a phone number (a short code, an alphanumeric sender id) is kept as Twilio wrote "
+        "it."
+    ),
+]
+TwilioSid = Annotated[
+    str | None,
+    Field(description="Twilio's sid; null while Twilio has not (yet) accepted an outbound record."),
+]
+
+
+class Answer(BaseModel):
+    # Fields in the order the API document gives; built by name, written by alias ("from").
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=True
+    )
+
+
+class ActivityBody(Answer):
+    """The ECM activity recorded for an SMS or call."""
+
+    id: Id
+    activity_type: Channel
+    status: ActivityStatus
+    patient_id: int
+    performed_by_id: int | None = Field(
+        description="The user who sent it; null for inbound (the system)."
+    )
+    assigned_to_id: int | None
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityBody:
+        return cls.model_validate(activity, from_attributes=True)
+
+    @classmethod
+    def of_optional(cls, activity: Activity | None) -> ActivityBody | None:
+        return cls.of(activity) if activity is not None else None
+
+
+class _Sent(Answer):
+    id: Id
+    twilio_sid: TwilioSid
+    to: PhoneNumber
+    from_: PhoneNumber = Field(alias="from")
+
+
+class Sms(_Sent):
+    body: str
+    status: SmsStatus
+    direction: Direction
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, message: TextMessage) -> Sms:
+        return cls(**_sent(message), body=message.body.text, **_state(message))
+
+
+class Call(_Sent):
+    status: CallStatus
+    direction: Direction
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, call: VoiceCall) -> Call:
+        return cls(**_sent(call), **_state(call))
+
+
+class SmsRecord(Sms):
+    """One SMS as read back: the fields of a send, and what happened to it since."""
+
+    patient_id: int
+    error_code: int | None = Field(description="Twilio's error code, if it failed.")
+    error_message: str | None
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, message: TextMessage) -> SmsRecord:
+        return cls(**_sent(message), body=message.body.text, **_state(message), **_details(message))
+
+
+class CallRecord(Call):
+    """One call as read back: the fields of a send, its duration, and what happened since."""
+
+    duration: int | None = Field(ge=0, description="Seconds, once Twilio reported it.")
+    patient_id: int
+    error_code: int | None = Field(description="Twilio's error code, if it failed.")
+    error_message: str | None
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, call: VoiceCall) -> CallRecord:
+        return cls(**_sent(call), **_state(call), duration=call.duration_seconds, **_details(call))
+
+
+def _sent(record: TextMessage | VoiceCall) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "twilio_sid": record.twilio_sid,
+        "to": record.to.e164,
+        "from_": record.from_.e164,
+    }
+
+
+def _state(record: TextMessage | VoiceCall) -> dict[str, Any]:
+    return {
+        "status": record.status,
+        "direction": record.direction,
+        "created_at": record.created_at,
+    }
+
+
+def _details(record: TextMessage | VoiceCall) -> dict[str, Any]:
+    return {
+        "patient_id": record.patient_id,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "updated_at": record.updated_at,
+    }
+
+
+class SmsSent(Answer):
+    message: Literal["SMS sent successfully"] = "SMS sent successfully"
+    sms: Sms
+    activity: ActivityBody
+
+
+class CallInitiated(Answer):
+    message: Literal["Call initiated successfully"] = "Call initiated successfully"
+    call: Call
+    activity: ActivityBody
+
+
+class SmsRead(Answer):
+    sms: SmsRecord
+    activity: ActivityBody | None
+
+
+class CallRead(Answer):
+    call: CallRecord
+    activity: ActivityBody | None
+
+
+class _Entry(Answer):
+    type: Channel
+    id: Id
+    twilio_sid: TwilioSid
+    direction: Direction
+
+
+class SmsEntry(_Entry):
+    """An SMS of a patient's history."""
+
+    type: Literal[Channel.SMS] = Channel.SMS
+    status: SmsStatus
+    to: PhoneNumber
+    from_: PhoneNumber = Field(alias="from")
+    body: str
+    created_at: Timestamp
+    activity: ActivityBody | None
+
+
+class CallEntry(_Entry):
+    """A call of a patient's history."""
+
+    type: Literal[Channel.CALL] = Channel.CALL
+    status: CallStatus
+    to: PhoneNumber
+    from_: PhoneNumber = Field(alias="from")
+    created_at: Timestamp
+    activity: ActivityBody | None
+
+
+def history_entry(item: HistoryItem) -> SmsEntry | CallEntry:
+    record = item.record
+    activity = ActivityBody.of_optional(item.activity)
+    common: dict[str, Any] = {
+        "id": record.id,
+        "twilio_sid": record.twilio_sid,
+        "direction": record.direction,
+        "to": record.to.e164,
+        "from_": record.from_.e164,
+        "created_at": record.created_at,
+        "activity": activity,
+    }
+    if isinstance(record, TextMessage):
+        return SmsEntry(**common, status=record.status, body=record.body.text)
+    return CallEntry(**common, status=record.status)
+
+
+class CommunicationsPage(Answer):
+    communications: list[Annotated[SmsEntry | CallEntry, Field(discriminator="type")]]
+    next_cursor: str | None = Field(
+        description="Pass back as `cursor` for the next page; null on the last page."
+    )
+
+    @classmethod
+    def of(cls, page: HistoryPage) -> CommunicationsPage:
+        return cls(
+            communications=[history_entry(item) for item in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+
+class ErrorBody(Answer):
+    """Every error the service answers, whatever its status."""
+
+    model_config = ConfigDict(
+        title="Error", json_schema_extra={"examples": [{"errors": ["Phone number is required"]}]}
+    )
+
+    errors: list[str] = Field(min_length=1)
