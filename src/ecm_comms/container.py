@@ -14,11 +14,12 @@ from dependency_injector import containers, providers
 from sqlalchemy import Engine
 
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
+from ecm_comms.adapters.sql.clinics import SqlClinicDirectory
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.idempotency import SqlIdempotencyKeys
 from ecm_comms.adapters.sql.unit_of_work import SqlUnitOfWork
-from ecm_comms.adapters.sql.views import SqlCommunicationViews
+from ecm_comms.adapters.sql.views import SqlCommunicationViews, SqlConsentViews
 from ecm_comms.adapters.system_clock import SystemClock
 from ecm_comms.adapters.twilio_gateway import TwilioGateway, twilio_client
 from ecm_comms.domain.use_cases.accounts import (
@@ -29,6 +30,12 @@ from ecm_comms.domain.use_cases.accounts import (
     UpsertPatientHandler,
 )
 from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
+from ecm_comms.domain.use_cases.clinics import (
+    AddClinicNumberHandler,
+    RemoveClinicNumberHandler,
+    UpsertClinicHandler,
+)
+from ecm_comms.domain.use_cases.consent import GetConsentHandler, RecordConsentHandler
 from ecm_comms.domain.use_cases.history import GetCommunicationHandler, ListCommunicationsHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.domain.use_cases.record_inbound import (
@@ -36,6 +43,7 @@ from ecm_comms.domain.use_cases.record_inbound import (
     RecordInboundSmsHandler,
 )
 from ecm_comms.domain.use_cases.send_sms import SendSmsHandler
+from ecm_comms.ports.clinics import ClinicDirectory, ClinicRegistry
 from ecm_comms.ports.directories import (
     PatientDirectory,
     PatientRegistry,
@@ -84,9 +92,11 @@ class Container(containers.DeclarativeContainer):
 
     uow = providers.Factory(SqlUnitOfWork, engine)
     views = providers.Singleton(SqlCommunicationViews, engine)
+    consent_views = providers.Singleton(SqlConsentViews, engine)
     idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
     sql_users = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
+    sql_clinics = providers.Singleton(SqlClinicDirectory, engine, clock.provided.now)
     # Separate seams over one default: a host may override who its patients are (the
     # directory) and still register patients here, or neither.
     patient_directory: providers.Dependency[PatientDirectory] = providers.Dependency(
@@ -97,6 +107,12 @@ class Container(containers.DeclarativeContainer):
     )
     user_directory: providers.Dependency[UserDirectory] = providers.Dependency(default=sql_users)
     user_registry: providers.Dependency[UserRegistry] = providers.Dependency(default=sql_users)
+    clinic_directory: providers.Dependency[ClinicDirectory] = providers.Dependency(
+        default=sql_clinics
+    )
+    clinic_registry: providers.Dependency[ClinicRegistry] = providers.Dependency(
+        default=sql_clinics
+    )
 
     gateway = providers.Singleton(_gateway, settings)
 
@@ -104,6 +120,7 @@ class Container(containers.DeclarativeContainer):
         SendSmsHandler,
         uow=uow,
         patients=patient_directory,
+        clinics=clinic_directory,
         gateway=gateway,
         clock=clock,
         default_region=region,
@@ -112,6 +129,7 @@ class Container(containers.DeclarativeContainer):
         InitiateCallHandler,
         uow=uow,
         patients=patient_directory,
+        clinics=clinic_directory,
         gateway=gateway,
         clock=clock,
         default_region=region,
@@ -121,6 +139,7 @@ class Container(containers.DeclarativeContainer):
         RecordInboundSmsHandler,
         uow=uow,
         patients=patient_directory,
+        clinics=clinic_directory,
         clock=clock,
         default_region=region,
     )
@@ -128,12 +147,15 @@ class Container(containers.DeclarativeContainer):
         RecordInboundCallHandler,
         uow=uow,
         patients=patient_directory,
+        clinics=clinic_directory,
         users=user_directory,
         clock=clock,
         default_region=region,
         clinic_number=clinic_number,
     )
-    apply_status = providers.Factory(ApplyStatusHandler, uow=uow, clock=clock)
+    apply_status = providers.Factory(
+        ApplyStatusHandler, uow=uow, clinics=clinic_directory, clock=clock
+    )
     get_communication = providers.Factory(GetCommunicationHandler, views=views)
     list_communications = providers.Factory(
         ListCommunicationsHandler, views=views, patients=patient_directory
@@ -146,6 +168,26 @@ class Container(containers.DeclarativeContainer):
     revoke_token = providers.Factory(RevokeTokenHandler, users=user_registry)
     upsert_patient = providers.Factory(
         UpsertPatientHandler, patients=patient_registry, default_region=region
+    )
+    upsert_clinic = providers.Factory(
+        UpsertClinicHandler, clinics=clinic_registry, default_region=region
+    )
+    add_clinic_number = providers.Factory(
+        AddClinicNumberHandler, clinics=clinic_registry, default_region=region
+    )
+    remove_clinic_number = providers.Factory(
+        RemoveClinicNumberHandler, clinics=clinic_registry, default_region=region
+    )
+    get_consent = providers.Factory(
+        GetConsentHandler, views=consent_views, clinics=clinic_directory, default_region=region
+    )
+    record_consent = providers.Factory(
+        RecordConsentHandler,
+        uow=uow,
+        views=consent_views,
+        clinics=clinic_directory,
+        clock=clock,
+        default_region=region,
     )
 
 

@@ -35,11 +35,11 @@ class SimulatedGateway:
 
     def send_sms(self, sms: OutboundSms) -> SmsReceipt:
         self._refuse_magic_numbers(sms.to)
-        return SmsReceipt(sid=new_sid("SM"), status=SmsStatus.QUEUED, sender=self._sender)
+        return SmsReceipt(sid=new_sid("SM"), status=SmsStatus.QUEUED, sender=sms.sender.number)
 
     def start_call(self, call: OutboundCall) -> CallReceipt:
         self._refuse_magic_numbers(call.to)
-        return CallReceipt(sid=new_sid("CA"), status=CallStatus.QUEUED, sender=self._sender)
+        return CallReceipt(sid=new_sid("CA"), status=CallStatus.QUEUED, sender=call.sender.number)
 
     @staticmethod
     def _refuse_magic_numbers(to: PhoneNumber) -> None:

@@ -84,15 +84,17 @@ class TwilioGateway:
             options["status_callback"] = status_callback_url(
                 self._public_base_url, SMS_STATUS, sms.record_id
             )
+        if sms.sender.messaging_service_sid:
+            options["messaging_service_sid"] = sms.sender.messaging_service_sid
+        else:
+            options["from_"] = sms.sender.number.e164
         message = _asking_twilio(
-            self._client.messages.create,
-            to=sms.to.e164,
-            from_=self._sender.e164,
-            body=sms.body.text,
-            **options,
+            self._client.messages.create, to=sms.to.e164, body=sms.body.text, **options
         )
         return SmsReceipt(
-            sid=message.sid, status=SmsStatus(message.status), sender=self._sender_of(message)
+            sid=message.sid,
+            status=SmsStatus(message.status),
+            sender=_sender_of(message, sms.sender.number),
         )
 
     def start_call(self, call: OutboundCall) -> CallReceipt:
@@ -106,20 +108,25 @@ class TwilioGateway:
         created = _asking_twilio(
             self._client.calls.create,
             to=call.to.e164,
-            from_=self._sender.e164,
+            from_=call.sender.number.e164,
             twiml=str(on_answer),
             **options,
         )
         return CallReceipt(
-            sid=created.sid, status=CallStatus(created.status), sender=self._sender_of(created)
+            sid=created.sid,
+            status=CallStatus(created.status),
+            sender=_sender_of(created, call.sender.number),
         )
 
-    def _sender_of(self, resource: Any) -> PhoneNumber:
-        reported = getattr(resource, "from_", None) or getattr(resource, "from_formatted", None)
-        try:
-            return PhoneNumber.parse(reported) if reported else self._sender
-        except ValueError:
-            return self._sender
+
+def _sender_of(resource: Any, asked: PhoneNumber) -> PhoneNumber:
+    """The number Twilio says it used (a Messaging Service picks one of its own), else the one
+    asked for."""
+    reported = getattr(resource, "from_", None) or getattr(resource, "from_formatted", None)
+    try:
+        return PhoneNumber.parse(reported) if reported else asked
+    except ValueError:
+        return asked
 
 
 def _asking_twilio(create: Any, **fields: Any) -> Any:

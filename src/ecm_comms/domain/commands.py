@@ -106,3 +106,41 @@ class ListCommunications:
     requested_by: User
     limit: int | None = None
     cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetConsent:
+    phone_number: str | None
+    requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent:
+    """Staff record what a patient asked another way (only an opt-out may be recorded)."""
+
+    phone_number: str | None
+    action: str | None
+    requested_by: User
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertClinic:
+    clinic_id: int
+    name: str
+    npi: str | None = None
+    phone_number: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddClinicNumber:
+    clinic_id: int
+    number: str
+    messaging_service_sid: str | None = None
+    default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveClinicNumber:
+    number: str

@@ -25,7 +25,19 @@ class ValidationError(ValueError):
 
 
 class InvalidInput(DomainError):
-    """Every problem found in a command's fields, reported together."""
+    """Every problem found in a command's fields, reported together.
+
+    ``fields`` names the command field of each message, where the use case knows it, so an
+    entrypoint can say which of its own inputs (an option, a JSON key) was wrong.
+    """
+
+    def __init__(self, messages: Sequence[str], fields: Sequence[str | None] = ()) -> None:
+        super().__init__(messages)
+        self.fields = list(fields) or [None] * len(self.messages)
+
+    @classmethod
+    def of_fields(cls, problems: dict[str, str]) -> InvalidInput:
+        return cls(list(problems.values()), list(problems))
 
 
 class PatientNotFound(DomainError):
@@ -66,6 +78,19 @@ class UnknownUser(DomainError):
 
 class UserAlreadyExists(DomainError):
     """An administrative command tried to register a user id twice."""
+
+
+class UnknownClinic(DomainError):
+    """An administrative command named a clinic that has no record."""
+
+
+class NumberTaken(DomainError):
+    """A Twilio number belongs to one clinic at most."""
+
+
+class StaffOptInRefused(DomainError):
+    """Staff may record an opt-out, never an opt-in: the carrier keeps blocking until the
+    patient texts START, so a staff opt-in would only turn into failed sends."""
 
 
 class GatewayError(Exception):

@@ -13,8 +13,9 @@ class PatientDirectory(Protocol):
     def find(self, patient_id: int, clinic_id: int) -> Patient | None:
         """The patient with this id if they belong to this clinic, else None."""
 
-    def find_by_phone(self, phone: PhoneNumber) -> Sequence[Patient]:
-        """Every patient, of any clinic, reachable at ``phone``; most recently updated first."""
+    def find_by_phone(self, phone: PhoneNumber, clinic_id: int | None = None) -> Sequence[Patient]:
+        """Every patient of this clinic (of any clinic, if None) reachable at ``phone``; most
+        recently updated first."""
 
 
 class PatientRegistry(Protocol):

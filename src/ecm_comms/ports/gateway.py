@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from ecm_comms.domain.clinics import Sender
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
@@ -15,6 +16,7 @@ class OutboundSms:
     record_id: int  # our record's id, carried in the status-callback URL
     to: PhoneNumber
     body: SmsBody
+    sender: Sender  # From, or the Messaging Service when the number has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,7 @@ class OutboundCall:
     record_id: int  # our record's id, carried in the status-callback URL
     to: PhoneNumber
     connect_to: PhoneNumber | None  # who the patient talks to on answering; None: a message
+    sender: Sender  # From (calls have no Messaging Service)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ class MessagingGateway(Protocol):
 
     @property
     def sender(self) -> PhoneNumber:
-        """The clinic's number that outbound SMS and calls come from."""
+        """The shared number SMS and calls come from when their clinic has none of its own."""
 
     def send_sms(self, sms: OutboundSms) -> SmsReceipt: ...
 

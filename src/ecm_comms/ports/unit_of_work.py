@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
+from ecm_comms.domain.consent import ConsentEntry
 from ecm_comms.domain.phone_numbers import PhoneNumber
 
 Record = TypeVar("Record", TextMessage, VoiceCall)
@@ -48,9 +48,10 @@ class CommunicationRepository(Protocol[Record]):
 
 
 class TextMessageRepository(CommunicationRepository[TextMessage], Protocol):
-    def add_unless_opted_out(self, message: TextMessage) -> bool:
-        """``add`` an outbound SMS unless its recipient has opted out of SMS; False, and
-        nothing stored, if they have. The check and the insert are one step."""
+    def add_unless_opted_out(self, message: TextMessage, clinic_id: int | None) -> bool:
+        """``add`` an outbound SMS unless its recipient has opted out of SMS from this clinic
+        (None: the shared number); False, and nothing stored, if they have. The check and the
+        insert are one step."""
 
 
 VoiceCallRepository = CommunicationRepository[VoiceCall]
@@ -73,11 +74,9 @@ class EventRepository(Protocol):
     def for_activity(self, activity_id: int) -> Event | None: ...
 
 
-class OptOutRepository(Protocol):
-    def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
-        """Idempotent: opting out twice keeps the first time."""
-
-    def opt_in(self, phone: PhoneNumber) -> None: ...
+class ConsentLedger(Protocol):
+    def append(self, entry: ConsentEntry) -> None:
+        """Keep the entry; entries are never changed or removed."""
 
 
 class StatusLog(Protocol):
@@ -97,7 +96,7 @@ class UnitOfWork(abc.ABC):
     calls: VoiceCallRepository
     activities: ActivityRepository
     events: EventRepository
-    opt_outs: OptOutRepository
+    consent: ConsentLedger
     status_log: StatusLog
     contacts: ContactHistory
 

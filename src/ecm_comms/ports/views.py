@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.phone_numbers import PhoneNumber
 
 
 class CommunicationViews(Protocol):
@@ -14,3 +16,8 @@ class CommunicationViews(Protocol):
 
     def history(self, patient_id: int, limit: int, after: Position | None) -> list[HistoryItem]:
         """Up to ``limit`` of the patient's SMS and calls, newest first, after ``after``."""
+
+
+class ConsentViews(Protocol):
+    def consent(self, phone: PhoneNumber, clinic_id: int | None) -> Consent:
+        """The number's consent ledger with this clinic (None: the shared number), newest first."""

@@ -1,16 +1,22 @@
 """In-memory fakes of every port, for tests here and in host services."""
 
 from ecm_comms.adapters.memory.clock import FixedClock
-from ecm_comms.adapters.memory.directories import InMemoryPatientDirectory, InMemoryUserDirectory
+from ecm_comms.adapters.memory.directories import (
+    InMemoryClinicDirectory,
+    InMemoryPatientDirectory,
+    InMemoryUserDirectory,
+)
 from ecm_comms.adapters.memory.gateway import FakeGateway
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
-from ecm_comms.adapters.memory.views import InMemoryCommunicationViews
+from ecm_comms.adapters.memory.views import InMemoryCommunicationViews, InMemoryConsentViews
 
 __all__ = [
     "FakeGateway",
     "FixedClock",
+    "InMemoryClinicDirectory",
     "InMemoryCommunicationViews",
+    "InMemoryConsentViews",
     "InMemoryIdempotencyKeys",
     "InMemoryPatientDirectory",
     "InMemoryStore",

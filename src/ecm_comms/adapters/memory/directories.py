@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 
-from ecm_comms.domain.errors import UnknownUser, UserAlreadyExists
+from ecm_comms.domain.clinics import Clinic, ClinicNumber, number_taken_message
+from ecm_comms.domain.errors import NumberTaken, UnknownClinic, UnknownUser, UserAlreadyExists
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 
@@ -17,9 +19,13 @@ class InMemoryPatientDirectory:
         patient = self.patients.get(patient_id)
         return patient if patient is not None and patient.belongs_to(clinic_id) else None
 
-    def find_by_phone(self, phone: PhoneNumber) -> list[Patient]:
+    def find_by_phone(self, phone: PhoneNumber, clinic_id: int | None = None) -> list[Patient]:
         # Newest first, as the SQL directory lists most recently updated first.
-        return [p for p in reversed(self.patients.values()) if phone in p.phones]
+        return [
+            p
+            for p in reversed(self.patients.values())
+            if phone in p.phones and (clinic_id is None or p.belongs_to(clinic_id))
+        ]
 
     def upsert(self, patient: Patient) -> None:
         self.patients.pop(patient.id, None)
@@ -57,3 +63,44 @@ class InMemoryUserDirectory:
             if hmac.compare_digest(stored, digest):
                 return self.users[user_id]
         return None
+
+
+class InMemoryClinicDirectory:
+    """A ``ClinicDirectory`` and ``ClinicRegistry`` kept in a dict."""
+
+    def __init__(self, clinics: tuple[Clinic, ...] = ()) -> None:
+        self.clinics = {clinic.id: clinic for clinic in clinics}
+
+    def get(self, clinic_id: int) -> Clinic | None:
+        return self.clinics.get(clinic_id)
+
+    def holding(self, number: PhoneNumber) -> Clinic | None:
+        return next(
+            (c for c in self.clinics.values() if any(n.number == number for n in c.numbers)), None
+        )
+
+    def all(self) -> list[Clinic]:
+        return [self.clinics[clinic_id] for clinic_id in sorted(self.clinics)]
+
+    def upsert(self, clinic: Clinic) -> None:
+        known = self.clinics.get(clinic.id)
+        self.clinics[clinic.id] = replace(clinic, numbers=known.numbers if known else ())
+
+    def add_number(self, number: ClinicNumber) -> None:
+        clinic = self.clinics.get(number.clinic_id)
+        if clinic is None:
+            raise UnknownClinic([f"Clinic {number.clinic_id} not found"])
+        if self.holding(number.number) is not None:
+            raise NumberTaken([number_taken_message(number.number)])
+        numbers = clinic.numbers
+        if number.is_default:
+            numbers = tuple(replace(n, is_default=False) for n in numbers)
+        self.clinics[clinic.id] = replace(clinic, numbers=(*numbers, number))
+
+    def remove_number(self, number: PhoneNumber) -> bool:
+        clinic = self.holding(number)
+        if clinic is None:
+            return False
+        kept = tuple(n for n in clinic.numbers if n.number != number)
+        self.clinics[clinic.id] = replace(clinic, numbers=kept)
+        return True

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ecm_comms.adapters.sids import new_sid
+from ecm_comms.domain.clinics import Sender
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
@@ -18,6 +19,7 @@ class SentSms:
     to: PhoneNumber
     body: SmsBody
     record_id: int
+    sender: Sender | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class StartedCall:
     to: PhoneNumber
     connect_to: PhoneNumber | None
     record_id: int
+    sender: Sender | None = None
 
 
 class FakeGateway:
@@ -47,14 +50,14 @@ class FakeGateway:
     def send_sms(self, sms: OutboundSms) -> SmsReceipt:
         self._raise_pending_failure()
         sid = new_sid("SM")
-        self.sent.append(SentSms(sid, sms.to, sms.body, sms.record_id))
-        return SmsReceipt(sid=sid, status=SmsStatus.QUEUED, sender=self._sender)
+        self.sent.append(SentSms(sid, sms.to, sms.body, sms.record_id, sms.sender))
+        return SmsReceipt(sid=sid, status=SmsStatus.QUEUED, sender=sms.sender.number)
 
     def start_call(self, call: OutboundCall) -> CallReceipt:
         self._raise_pending_failure()
         sid = new_sid("CA")
-        self.calls.append(StartedCall(sid, call.to, call.connect_to, call.record_id))
-        return CallReceipt(sid=sid, status=CallStatus.QUEUED, sender=self._sender)
+        self.calls.append(StartedCall(sid, call.to, call.connect_to, call.record_id, call.sender))
+        return CallReceipt(sid=sid, status=CallStatus.QUEUED, sender=call.sender.number)
 
     def _raise_pending_failure(self) -> None:
         failure, self._failure = self._failure, None

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass, field, fields, replace
 from typing import Generic, Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
+from ecm_comms.domain.consent import Consent, ConsentEntry
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.ports.unit_of_work import Record, UnitOfWork
 
@@ -89,23 +89,24 @@ class InMemoryEvents(InMemoryTable[Event]):
 
 
 @dataclass
-class InMemoryOptOuts:
-    opted_out: dict[str, datetime] = field(default_factory=dict)
+class InMemoryConsentLedger:
+    entries: list[ConsentEntry] = field(default_factory=list)
 
-    def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
-        self.opted_out.setdefault(phone.e164, at)
+    def append(self, entry: ConsentEntry) -> None:
+        self.entries.append(replace(entry, id=len(self.entries) + 1))
 
-    def opt_in(self, phone: PhoneNumber) -> None:
-        self.opted_out.pop(phone.e164, None)
+    def consent(self, phone: PhoneNumber, clinic_id: int | None) -> Consent:
+        mine = [e for e in self.entries if e.phone == phone and e.clinic_id == clinic_id]
+        return Consent(phone, tuple(reversed(mine)))
 
 
 class InMemoryTextMessages(InMemoryCommunications[TextMessage]):
-    def __init__(self, opt_outs: InMemoryOptOuts) -> None:
+    def __init__(self, consent: InMemoryConsentLedger) -> None:
         super().__init__()
-        self.opt_outs = opt_outs
+        self.consent = consent
 
-    def add_unless_opted_out(self, message: TextMessage) -> bool:
-        if message.to.e164 in self.opt_outs.opted_out:
+    def add_unless_opted_out(self, message: TextMessage, clinic_id: int | None) -> bool:
+        if self.consent.consent(message.to, clinic_id).sms_opted_out:
             return False
         self.add(message)
         return True
@@ -127,7 +128,7 @@ class InMemoryStatusLog:
 class InMemoryStore:
     """The committed records, shared by every unit of work built on it."""
 
-    opt_outs: InMemoryOptOuts = field(default_factory=InMemoryOptOuts)
+    consent: InMemoryConsentLedger = field(default_factory=InMemoryConsentLedger)
     messages: InMemoryTextMessages = field(init=False)
     calls: InMemoryCommunications[VoiceCall] = field(default_factory=InMemoryCommunications)
     activities: InMemoryActivities = field(default_factory=InMemoryActivities)
@@ -135,8 +136,8 @@ class InMemoryStore:
     status_log: InMemoryStatusLog = field(default_factory=InMemoryStatusLog)
 
     def __post_init__(self) -> None:
-        # The messages see the opt-outs of the same store (deepcopy keeps the two together).
-        self.messages = InMemoryTextMessages(self.opt_outs)
+        # The messages see the consent of the same store (deepcopy keeps the two together).
+        self.messages = InMemoryTextMessages(self.consent)
 
     def records(self) -> list[TextMessage | VoiceCall]:
         return [*self.messages.rows.values(), *self.calls.rows.values()]
@@ -185,6 +186,6 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.calls = self._working.calls
         self.activities = self._working.activities
         self.events = self._working.events
-        self.opt_outs = self._working.opt_outs
+        self.consent = self._working.consent
         self.status_log = self._working.status_log
         self.contacts = InMemoryContacts(self._working)

@@ -5,7 +5,9 @@ from datetime import datetime
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.phone_numbers import PhoneNumber
 
 
 class InMemoryCommunicationViews:
@@ -29,6 +31,16 @@ class InMemoryCommunicationViews:
     def _item(self, record: TextMessage | VoiceCall) -> HistoryItem:
         assert record.id is not None
         return HistoryItem(record, self._store.activities.for_record(record.CHANNEL, record.id))
+
+
+class InMemoryConsentViews:
+    """``ConsentViews`` over the committed ledger of an ``InMemoryStore``."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def consent(self, phone: PhoneNumber, clinic_id: int | None) -> Consent:
+        return self._store.consent.consent(phone, clinic_id)
 
 
 def _order(item: HistoryItem) -> tuple[datetime, str, int]:

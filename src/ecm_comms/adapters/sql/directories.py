@@ -30,6 +30,7 @@ _PATIENT_OF_CLINIC = _PATIENTS.where(
 _PATIENTS_AT_PHONE = _PATIENTS.where(
     _p.c.id.in_(select(_phones.c.patient_id).where(_phones.c.phone == bindparam("phone")))
 )
+_CLINIC_PATIENTS_AT_PHONE = _PATIENTS_AT_PHONE.where(_p.c.clinic_id == bindparam("clinic_id"))
 _USER_BY_TOKEN_DIGEST = select(_u).where(_u.c.token_digest == bindparam("digest"))
 _USER_BY_ID = select(_u).where(_u.c.id == bindparam("id"))
 
@@ -45,8 +46,12 @@ class SqlPatientDirectory:
         found = self._patients(_PATIENT_OF_CLINIC, {"id": patient_id, "clinic_id": clinic_id})
         return found[0] if found else None
 
-    def find_by_phone(self, phone: PhoneNumber) -> list[Patient]:
-        return self._patients(_PATIENTS_AT_PHONE, {"phone": phone.e164})
+    def find_by_phone(self, phone: PhoneNumber, clinic_id: int | None = None) -> list[Patient]:
+        if clinic_id is None:
+            return self._patients(_PATIENTS_AT_PHONE, {"phone": phone.e164})
+        return self._patients(
+            _CLINIC_PATIENTS_AT_PHONE, {"phone": phone.e164, "clinic_id": clinic_id}
+        )
 
     def _patients(self, query: Select[Any], parameters: dict[str, Any]) -> list[Patient]:
         with reading(self._engine) as connection:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import cache
 from typing import Any, Generic
 
@@ -16,8 +15,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    delete,
-    exists,
+    func,
     insert,
     or_,
     select,
@@ -36,7 +34,7 @@ from ecm_comms.adapters.sql.rows import (
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
-from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry
 from ecm_comms.ports.unit_of_work import Record
 
 # Statements are built once and executed with each call's values as parameters: SQLAlchemy then
@@ -116,7 +114,6 @@ _LAST_PERFORMER = (
     .order_by(tables.activities.c.created_at.desc(), tables.activities.c.id.desc())
     .limit(1)
 )
-_OPT_IN = delete(tables.opt_outs).where(tables.opt_outs.c.phone == bindparam("phone"))
 
 
 # What changes on a record after it is added: what the provider says about it.
@@ -192,9 +189,10 @@ class SqlTextMessageRepository(_Communications[TextMessage]):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection, tables.text_messages, text_message_from_row)
 
-    def add_unless_opted_out(self, message: TextMessage) -> bool:
+    def add_unless_opted_out(self, message: TextMessage, clinic_id: int | None) -> bool:
         new_id = self._connection.execute(
-            _inserting_unless_opted_out(), communication_values(message)
+            _inserting_unless_opted_out(shared_number=clinic_id is None),
+            {**communication_values(message), "consent_clinic_id": clinic_id},
         ).scalar_one_or_none()
         if new_id is None:
             return False
@@ -203,13 +201,27 @@ class SqlTextMessageRepository(_Communications[TextMessage]):
 
 
 @cache
-def _inserting_unless_opted_out() -> Insert:
-    """INSERT INTO text_messages … SELECT <the parameters> WHERE the recipient (the parameter
-    ``to_number``) has not opted out, RETURNING id: no id back means opted out."""
-    t, o = tables.text_messages, tables.opt_outs
+def _inserting_unless_opted_out(*, shared_number: bool) -> Insert:
+    """INSERT INTO text_messages … SELECT <the parameters> WHERE the latest consent entry of the
+    recipient (the parameter ``to_number``) with the clinic (``consent_clinic_id``, or the
+    shared number) is not an opt-out, RETURNING id: no id back means opted out."""
+    t, c = tables.text_messages, tables.consent_entries
     names = [column.name for column in t.columns if column.name != "id"]
     parameters = {name: bindparam(name, type_=t.c[name].type) for name in names}
-    row = select(*parameters.values()).where(~exists().where(o.c.phone == parameters["to_number"]))
+    latest = (
+        select(c.c.action)
+        .where(
+            c.c.phone == parameters["to_number"],
+            c.c.clinic_id.is_(None)
+            if shared_number
+            else c.c.clinic_id == bindparam("consent_clinic_id"),
+        )
+        .order_by(c.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    opted_out = func.coalesce(latest, ConsentAction.OPT_IN.value) == ConsentAction.OPT_OUT.value
+    row = select(*parameters.values()).where(~opted_out)
     return insert(t).from_select(names, row).returning(t.c.id)
 
 
@@ -277,16 +289,24 @@ class SqlEventRepository:
         return None if row is None else event_from_row(row)
 
 
-class SqlOptOutRepository:
+class SqlConsentLedger:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def opt_out(self, phone: PhoneNumber, at: datetime) -> None:
-        statement = insert_unless_exists(self._connection.dialect.name, tables.opt_outs, ("phone",))
-        self._connection.execute(statement, {"phone": phone.e164, "opted_out_at": at})
-
-    def opt_in(self, phone: PhoneNumber) -> None:
-        self._connection.execute(_OPT_IN, {"phone": phone.e164})
+    def append(self, entry: ConsentEntry) -> None:
+        self._connection.execute(
+            insert(tables.consent_entries),
+            {
+                "phone": entry.phone.e164,
+                "clinic_id": entry.clinic_id,
+                "action": entry.action.value,
+                "source": entry.source.value,
+                "sms_id": entry.sms_id,
+                "user_id": entry.user_id,
+                "note": entry.note,
+                "at": entry.at,
+            },
+        )
 
 
 class SqlStatusLog:

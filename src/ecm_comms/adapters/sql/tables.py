@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -148,11 +149,44 @@ status_callbacks = Table(
     UniqueConstraint("channel", "twilio_sid", "status", name="uq_status_callbacks_channel"),
 )
 
-opt_outs = Table(
-    "opt_outs",
+clinics = Table(
+    "clinics",
     metadata,
-    Column("phone", String(64), primary_key=True),
-    Column("opted_out_at", UtcDateTime, nullable=False),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("npi", String(10)),
+    Column("phone", String(20)),
+    Column("timezone", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A Twilio number belongs to one clinic at most (the primary key); inbound routing looks it up.
+clinic_numbers = Table(
+    "clinic_numbers",
+    metadata,
+    Column("number", String(20), primary_key=True),
+    Column("clinic_id", BigInteger, ForeignKey("clinics.id"), nullable=False),
+    Column("messaging_service_sid", String(34)),
+    Column("is_default", Boolean, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Index("ix_clinic_numbers_clinic_id", "clinic_id"),
+)
+
+# SMS consent, as a ledger: rows are only ever added. clinic_id None: the shared fallback number.
+consent_entries = Table(
+    "consent_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("phone", String(64), nullable=False),
+    Column("clinic_id", BigInteger),
+    Column("action", String(10), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("sms_id", Id),
+    Column("user_id", BigInteger),
+    Column("note", Text),
+    Column("at", UtcDateTime, nullable=False),
+    # A send checks the latest entry of its recipient with its clinic.
+    Index("ix_consent_entries_phone_clinic_id_id", "phone", "clinic_id", "id"),
 )
 
 # A user's Idempotency-Key, the request it was first used for, and the answer given.

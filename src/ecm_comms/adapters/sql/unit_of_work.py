@@ -9,8 +9,8 @@ from ecm_comms.adapters.sql.contacts import SqlContactHistory
 from ecm_comms.adapters.sql.engine import WRITE_TRANSACTION, connect
 from ecm_comms.adapters.sql.repositories import (
     SqlActivityRepository,
+    SqlConsentLedger,
     SqlEventRepository,
-    SqlOptOutRepository,
     SqlStatusLog,
     SqlTextMessageRepository,
     SqlVoiceCallRepository,
@@ -33,7 +33,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.calls = SqlVoiceCallRepository(connection)
         self.activities = SqlActivityRepository(connection)
         self.events = SqlEventRepository(connection)
-        self.opt_outs = SqlOptOutRepository(connection)
+        self.consent = SqlConsentLedger(connection)
         self.status_log = SqlStatusLog(connection)
         self.contacts = SqlContactHistory(connection)
         return self

@@ -36,7 +36,9 @@ from ecm_comms.adapters.sql.rows import (
 )
 from ecm_comms.adapters.sql.types import UtcDateTime
 from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.consent import Consent, ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.history import HistoryItem, Position
+from ecm_comms.domain.phone_numbers import PhoneNumber
 
 _ACTIVITY_PREFIX = "activity_"
 _TABLES = {Channel.SMS: tables.text_messages, Channel.CALL: tables.voice_calls}
@@ -125,3 +127,37 @@ def _item(row: Any) -> HistoryItem:
     record = text_message_from_row(row) if is_sms else voice_call_from_row(row)
     has_activity = row._mapping[_ACTIVITY_PREFIX + "id"] is not None
     return HistoryItem(record, activity_from_row(row, _ACTIVITY_PREFIX) if has_activity else None)
+
+
+class SqlConsentViews:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def consent(self, phone: PhoneNumber, clinic_id: int | None) -> Consent:
+        with reading(self._engine) as connection:
+            rows = connection.execute(
+                _ledger(shared_number=clinic_id is None),
+                {"phone": phone.e164, "clinic_id": clinic_id},
+            ).all()
+        return Consent(phone, tuple(_consent_entry(row) for row in rows))
+
+
+@cache
+def _ledger(*, shared_number: bool) -> Select[Any]:
+    c = tables.consent_entries
+    scope = c.c.clinic_id.is_(None) if shared_number else c.c.clinic_id == bindparam("clinic_id")
+    return select(c).where(c.c.phone == bindparam("phone"), scope).order_by(c.c.id.desc())
+
+
+def _consent_entry(row: Any) -> ConsentEntry:
+    return ConsentEntry(
+        PhoneNumber(row.phone),
+        row.clinic_id,
+        ConsentAction(row.action),
+        ConsentSource(row.source),
+        row.at,
+        sms_id=row.sms_id,
+        user_id=row.user_id,
+        note=row.note,
+        id=row.id,
+    )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.clinics import consent_scope
 from ecm_comms.domain.commands import ApplyStatus
-from ecm_comms.domain.communications import StatusReport
+from ecm_comms.domain.communications import StatusReport, TextMessage
+from ecm_comms.domain.consent import ConsentEntry
 from ecm_comms.domain.opt_outs import OPTED_OUT_ERROR_CODE
 from ecm_comms.domain.use_cases.outreach import record_outreach
+from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.unit_of_work import UnitOfWork
 
@@ -23,8 +25,9 @@ class ApplyStatusHandler:
     sid, activity and event.
     """
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clinics: ClinicDirectory, clock: Clock) -> None:
         self._uow = uow
+        self._clinics = clinics
         self._clock = clock
 
     def __call__(self, command: ApplyStatus) -> None:
@@ -55,6 +58,9 @@ class ApplyStatusHandler:
                 records.update(record)
             if completing:
                 record_outreach(uow, record)
-            if report.channel is Channel.SMS and report.error_code == OPTED_OUT_ERROR_CODE:
-                uow.opt_outs.opt_out(record.to, report.received_at)
+            if isinstance(record, TextMessage) and report.error_code == OPTED_OUT_ERROR_CODE:
+                scope = (
+                    consent_scope(self._clinics.get(record.clinic_id)) if record.clinic_id else None
+                )
+                uow.consent.append(ConsentEntry.carrier_opt_out(record, scope, report.received_at))
             uow.commit()

@@ -4,12 +4,14 @@ from dataclasses import dataclass
 
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.clinics import main_line, sender_for
 from ecm_comms.domain.commands import InitiateCall
 from ecm_comms.domain.communications import VoiceCall
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.use_cases.outbound_inputs import find_patient, parse_recipient
 from ecm_comms.domain.use_cases.outreach import record_acceptance, record_refusal
+from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
 from ecm_comms.ports.gateway import MessagingGateway, OutboundCall
@@ -26,14 +28,16 @@ class CallInitiated:
 class InitiateCallHandler:
     """Call a patient; the call, its activity and its event go on record (as ``SendSmsHandler``).
 
-    When the patient answers they are connected to the coordinator who placed the call (their
-    phone), else to the clinic's number, else they hear the clinic's message.
+    It comes from the clinic's sending number, else the shared fallback number. When the patient
+    answers they are connected to the coordinator who placed the call (their phone), else to the
+    clinic's main line, else they hear the clinic's message.
     """
 
     def __init__(
         self,
         uow: UnitOfWork,
         patients: PatientDirectory,
+        clinics: ClinicDirectory,
         gateway: MessagingGateway,
         clock: Clock,
         default_region: str = "US",
@@ -41,6 +45,7 @@ class InitiateCallHandler:
     ) -> None:
         self._uow = uow
         self._patients = patients
+        self._clinics = clinics
         self._gateway = gateway
         self._clock = clock
         self._region = default_region
@@ -50,11 +55,13 @@ class InitiateCallHandler:
         caller = command.performed_by
         patient = find_patient(self._patients, command.patient_id, caller)
         to = parse_recipient(command.phone_number, self._region)
+        clinic = self._clinics.get(patient.clinic_id)
+        sender = sender_for(clinic, self._gateway.sender)
         call = VoiceCall.outbound(
             clinic_id=patient.clinic_id,
             patient_id=patient.id,
             to=to,
-            from_=self._gateway.sender,
+            from_=sender.number,
             sent_by_id=caller.id,
             at=self._clock.now(),
         )
@@ -63,12 +70,11 @@ class InitiateCallHandler:
             uow.commit()
         assert call.id is not None
 
+        connect_to = caller.phone or main_line(clinic, self._clinic_number)
         try:
-            receipt = self._gateway.start_call(
-                OutboundCall(call.id, to, connect_to=caller.phone or self._clinic_number)
-            )
+            receipt = self._gateway.start_call(OutboundCall(call.id, to, connect_to, sender))
         except GatewayError as error:
-            record_refusal(self._uow, call, error, self._clock.now())
+            record_refusal(self._uow, call, sender, error, self._clock.now())
             raise CommunicationFailed(Channel.CALL, error) from error
 
         return CallInitiated(*record_acceptance(self._uow, call, receipt, self._clock.now()))

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ecm_comms.domain.activities import Activity, Event
-from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.clinics import Sender
 from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.consent import ConsentEntry
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.opt_outs import OPTED_OUT_ERROR_CODE
 from ecm_comms.ports.gateway import CallReceipt, SmsReceipt
@@ -60,6 +61,7 @@ def _completed_elsewhere(
 def record_refusal(
     uow: UnitOfWork,
     record: Record,
+    sender: Sender,
     error: GatewayError,
     at: datetime,
 ) -> None:
@@ -74,6 +76,6 @@ def record_refusal(
     with uow:
         if not uow.records(record.CHANNEL).update_unsent(record):  # a callback completed it
             return
-        if error.code == OPTED_OUT_ERROR_CODE and record.CHANNEL is Channel.SMS:
-            uow.opt_outs.opt_out(record.to, at)
+        if error.code == OPTED_OUT_ERROR_CODE and isinstance(record, TextMessage):
+            uow.consent.append(ConsentEntry.carrier_opt_out(record, sender.clinic_id, at))
         uow.commit()

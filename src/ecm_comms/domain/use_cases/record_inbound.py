@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ecm_comms.domain.activities import Activity, Event
+from ecm_comms.domain.clinics import Clinic, main_line
 from ecm_comms.domain.commands import RecordInboundCall, RecordInboundSms
 from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry
 from ecm_comms.domain.opt_outs import OptOutRequest, opt_out_request
 from ecm_comms.domain.people import Patient
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus
+from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory, UserDirectory
 from ecm_comms.ports.unit_of_work import CommunicationRepository, Record, UnitOfWork
@@ -26,11 +29,12 @@ class InboundRecorded:
 
 
 def match_patient(
-    uow: UnitOfWork, patients: PatientDirectory, phone: PhoneNumber
+    uow: UnitOfWork, patients: PatientDirectory, phone: PhoneNumber, clinic: Clinic | None
 ) -> Patient | None:
-    """The patient at this number. Several share it (a family phone)? The one most recently
-    contacted at this number; if none was, the one the directory lists first."""
-    candidates = patients.find_by_phone(phone)
+    """The patient at this number, among the patients of the clinic whose number was called
+    (of every clinic, when it was the shared number). Several share it (a family phone)? The one
+    most recently contacted at this number; if none was, the one the directory lists first."""
+    candidates = patients.find_by_phone(phone, clinic.id if clinic else None)
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     latest = uow.contacts.most_recently_contacted([p.id for p in candidates], phone)
@@ -60,38 +64,54 @@ def _record_once(
     return record, activity, False
 
 
+def _clinic_of(clinic: Clinic | None, patient: Patient | None) -> int | None:
+    """Whose record an inbound SMS or call is: the patient's clinic, else the clinic whose
+    number was called (stored unmatched for it), else no one's."""
+    if patient is not None:
+        return patient.clinic_id
+    return clinic.id if clinic else None
+
+
 class RecordInboundSmsHandler:
-    """An SMS to the clinic: on record (matched to a patient or not), and opt-out keywords kept."""
+    """An SMS to a clinic: on record (matched to a patient or not), and opt-out keywords kept in
+    the consent ledger of the clinic whose number it was sent to (or of the shared number)."""
 
     def __init__(
-        self, uow: UnitOfWork, patients: PatientDirectory, clock: Clock, default_region: str = "US"
+        self,
+        uow: UnitOfWork,
+        patients: PatientDirectory,
+        clinics: ClinicDirectory,
+        clock: Clock,
+        default_region: str = "US",
     ) -> None:
         self._uow = uow
         self._patients = patients
+        self._clinics = clinics
         self._clock = clock
         self._region = default_region
 
     def __call__(self, command: RecordInboundSms) -> InboundRecorded:
         sender = PhoneNumber.as_reported(command.from_number, self._region)
-        now = self._clock.now()
+        to = PhoneNumber.as_reported(command.to_number, self._region)
+        clinic = self._clinics.holding(to)
         with self._uow as uow:
-            patient = match_patient(uow, self._patients, sender)
+            patient = match_patient(uow, self._patients, sender, clinic)
             message = TextMessage.inbound(
                 twilio_sid=command.twilio_sid,
-                clinic_id=patient.clinic_id if patient else None,
+                clinic_id=_clinic_of(clinic, patient),
                 patient_id=patient.id if patient else None,
                 from_=sender,
-                to=PhoneNumber.as_reported(command.to_number, self._region),
+                to=to,
                 body=SmsBody(command.body),
-                at=now,
+                at=self._clock.now(),
             )
             stored, activity, duplicate = _record_once(uow, uow.messages, message, patient)
-            if not duplicate:
-                request = opt_out_request(command.body, command.opt_out_type)
-                if request is OptOutRequest.OPT_OUT:
-                    uow.opt_outs.opt_out(sender, now)
-                elif request is OptOutRequest.OPT_IN:
-                    uow.opt_outs.opt_in(sender)
+            request = opt_out_request(command.body, command.opt_out_type)
+            action = _CONSENT.get(request) if request else None
+            if action is not None and not duplicate:
+                uow.consent.append(
+                    ConsentEntry.keyword(stored, clinic.id if clinic else None, action)
+                )
             uow.commit()
         return InboundRecorded(stored, activity, duplicate)
 
@@ -99,14 +119,16 @@ class RecordInboundSmsHandler:
 class RecordInboundCallHandler:
     """A call to the clinic: on record, and put through to whoever looks after the caller.
 
-    That is the user the activity is assigned to (the patient's coordinator, else whoever last
-    contacted them) if they have a phone, else the clinic's number, else no one (a message).
+    The patient is looked for among the patients of the clinic whose number was called. The call
+    goes to the user the activity is assigned to (the patient's coordinator, else whoever last
+    contacted them) if they have a phone, else the clinic's main line, else no one (a message).
     """
 
     def __init__(
         self,
         uow: UnitOfWork,
         patients: PatientDirectory,
+        clinics: ClinicDirectory,
         users: UserDirectory,
         clock: Clock,
         default_region: str = "US",
@@ -114,6 +136,7 @@ class RecordInboundCallHandler:
     ) -> None:
         self._uow = uow
         self._patients = patients
+        self._clinics = clinics
         self._users = users
         self._clock = clock
         self._region = default_region
@@ -121,25 +144,34 @@ class RecordInboundCallHandler:
 
     def __call__(self, command: RecordInboundCall) -> InboundRecorded:
         caller = PhoneNumber.as_reported(command.from_number, self._region)
+        to = PhoneNumber.as_reported(command.to_number, self._region)
+        clinic = self._clinics.holding(to)
         with self._uow as uow:
-            patient = match_patient(uow, self._patients, caller)
+            patient = match_patient(uow, self._patients, caller, clinic)
             call = VoiceCall.inbound(
                 twilio_sid=command.twilio_sid,
-                clinic_id=patient.clinic_id if patient else None,
+                clinic_id=_clinic_of(clinic, patient),
                 patient_id=patient.id if patient else None,
                 from_=caller,
-                to=PhoneNumber.as_reported(command.to_number, self._region),
+                to=to,
                 status=_call_status(command.status),
                 at=self._clock.now(),
             )
             stored, activity, duplicate = _record_once(uow, uow.calls, call, patient)
             uow.commit()
-        return InboundRecorded(stored, activity, duplicate, self._who_answers(activity))
+        connect_to = self._who_answers(activity, clinic)
+        return InboundRecorded(stored, activity, duplicate, connect_to)
 
-    def _who_answers(self, activity: Activity | None) -> PhoneNumber | None:
+    def _who_answers(self, activity: Activity | None, clinic: Clinic | None) -> PhoneNumber | None:
         user_id = activity.assigned_to_id if activity else None
         user = self._users.get(user_id) if user_id is not None else None
-        return (user.phone if user else None) or self._clinic_number
+        return (user.phone if user else None) or main_line(clinic, self._clinic_number)
+
+
+_CONSENT = {
+    OptOutRequest.OPT_OUT: ConsentAction.OPT_OUT,
+    OptOutRequest.OPT_IN: ConsentAction.OPT_IN,
+}
 
 
 def _call_status(reported: str) -> CallStatus:

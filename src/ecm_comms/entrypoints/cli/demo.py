@@ -8,7 +8,13 @@ import shlex
 import click
 
 from ecm_comms.adapters.sql.schema import upgrade
-from ecm_comms.domain.commands import IssueToken, RegisterUser, UpsertPatient
+from ecm_comms.domain.commands import (
+    AddClinicNumber,
+    IssueToken,
+    RegisterUser,
+    UpsertClinic,
+    UpsertPatient,
+)
 from ecm_comms.domain.errors import UserAlreadyExists
 from ecm_comms.entrypoints.cli.server import serve
 from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
@@ -18,6 +24,8 @@ DEMO_CLINIC_ID = 1
 DEMO_USER_ID = 101
 DEMO_PATIENT_ID = 123
 DEMO_PATIENT_PHONE = "+18051234567"
+# Twilio's test sender number: the demo clinic's own, so replies to it route to the clinic.
+DEMO_CLINIC_NUMBER = "+15005550006"
 
 
 @click.command()
@@ -35,6 +43,10 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
     )
     with refusals_as_exit():
         upgrade(container.engine())
+        container.upsert_clinic()(UpsertClinic(DEMO_CLINIC_ID, "Demo Clinic"))
+        demo_clinic = container.clinic_directory().get(DEMO_CLINIC_ID)
+        if demo_clinic is not None and not demo_clinic.numbers:
+            container.add_clinic_number()(AddClinicNumber(DEMO_CLINIC_ID, DEMO_CLINIC_NUMBER))
         container.upsert_patient()(
             UpsertPatient(
                 patient_id=DEMO_PATIENT_ID,
@@ -63,7 +75,8 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
         }
     )
     click.echo(
-        "\nDemo coordinator 101 (clinic 1) and patient 123 are ready; nothing leaves this machine."
+        "\nDemo Clinic 1 (texting from +15005550006), coordinator 101 and patient 123 are ready;"
+        " nothing leaves this machine."
         "\nSend an SMS with:\n\n"
         f"curl -sS -X POST {base}/sms \\\n"
         '  -H "Content-Type: application/json" \\\n'

@@ -8,6 +8,7 @@ import click
 
 from ecm_comms.adapters.sql.schema import upgrade
 from ecm_comms.domain.commands import IssueToken, RegisterUser, RevokeToken, UpsertPatient
+from ecm_comms.entrypoints.cli.clinics import clinics
 from ecm_comms.entrypoints.cli.demo import demo
 from ecm_comms.entrypoints.cli.server import serve as run_server
 from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
@@ -152,4 +153,5 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     run_server(app_factory(), host=host, port=port, workers=workers)
 
 
+cli.add_command(clinics)
 cli.add_command(demo)
