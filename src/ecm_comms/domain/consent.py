@@ -6,7 +6,7 @@ number's (``clinic_id`` None), when the latest entry for it there is an opt-out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
@@ -40,6 +40,9 @@ class ConsentEntry:
     sms_id: int | None = None  # the inbound STOP/START, or the send Twilio refused
     user_id: int | None = None  # staff who recorded it
     note: str | None = None
+    # The clinic whose record carried it (the SMS's, the staff member's); None for an SMS no
+    # clinic's patient sent. On the shared number entries of several clinics mix.
+    recorded_for: int | None = None
     id: int | None = None
 
     @classmethod
@@ -54,6 +57,7 @@ class ConsentEntry:
             ConsentSource.KEYWORD,
             message.created_at,
             sms_id=message.id,
+            recorded_for=message.clinic_id,
         )
 
     @classmethod
@@ -68,6 +72,7 @@ class ConsentEntry:
             ConsentSource.CARRIER,
             at,
             sms_id=message.id,
+            recorded_for=message.clinic_id,
         )
 
 
@@ -81,3 +86,17 @@ class Consent:
     @property
     def sms_opted_out(self) -> bool:
         return bool(self.history) and self.history[0].action is ConsentAction.OPT_OUT
+
+    def as_seen_by(self, clinic_id: int) -> Consent:
+        """What a clinic may see: every entry's action, source and time (they bind its SMS),
+        but which SMS, which staff member and the note only of its own entries; on the shared
+        number the others are other clinics' records."""
+        return replace(
+            self,
+            history=tuple(
+                entry
+                if entry.recorded_for == clinic_id
+                else replace(entry, sms_id=None, user_id=None, note=None)
+                for entry in self.history
+            ),
+        )

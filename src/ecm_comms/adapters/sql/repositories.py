@@ -304,6 +304,7 @@ class SqlConsentLedger:
                 "sms_id": entry.sms_id,
                 "user_id": entry.user_id,
                 "note": entry.note,
+                "recorded_for_clinic_id": entry.recorded_for,
                 "at": entry.at,
             },
         )

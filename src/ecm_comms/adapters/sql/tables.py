@@ -184,6 +184,7 @@ consent_entries = Table(
     Column("sms_id", Id),
     Column("user_id", BigInteger),
     Column("note", Text),
+    Column("recorded_for_clinic_id", BigInteger),
     Column("at", UtcDateTime, nullable=False),
     # A send checks the latest entry of its recipient with its clinic.
     Index("ix_consent_entries_phone_clinic_id_id", "phone", "clinic_id", "id"),

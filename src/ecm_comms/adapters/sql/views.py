@@ -159,5 +159,6 @@ def _consent_entry(row: Any) -> ConsentEntry:
         sms_id=row.sms_id,
         user_id=row.user_id,
         note=row.note,
+        recorded_for=row.recorded_for_clinic_id,
         id=row.id,
     )

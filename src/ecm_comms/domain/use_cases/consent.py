@@ -32,8 +32,9 @@ class GetConsentHandler:
 
     def __call__(self, command: GetConsent) -> Consent:
         phone = _parse_phone(command.phone_number, self._region)
-        scope = consent_scope(self._clinics.get(command.requested_by.clinic_id))
-        return self._views.consent(phone, scope)
+        clinic_id = command.requested_by.clinic_id
+        scope = consent_scope(self._clinics.get(clinic_id))
+        return self._views.consent(phone, scope).as_seen_by(clinic_id)
 
 
 class RecordConsentHandler:
@@ -81,11 +82,12 @@ class RecordConsentHandler:
             self._clock.now(),
             user_id=user.id,
             note=note,
+            recorded_for=user.clinic_id,
         )
         with self._uow as uow:
             uow.consent.append(entry)
             uow.commit()
-        return self._views.consent(phone, scope)
+        return self._views.consent(phone, scope).as_seen_by(user.clinic_id)
 
 
 def _parse_phone(raw: str | None, region: str) -> PhoneNumber:

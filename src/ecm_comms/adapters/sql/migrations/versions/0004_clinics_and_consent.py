@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("sms_id", Id),
         sa.Column("user_id", sa.BigInteger()),
         sa.Column("note", sa.Text()),
+        sa.Column("recorded_for_clinic_id", sa.BigInteger()),
         sa.Column("at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_consent_entries"),
     )
@@ -75,6 +76,7 @@ def _ledger_of_todays_opt_outs(connection: sa.Connection) -> list[dict[str, obje
     messages = sa.table(
         "text_messages",
         sa.column("id"),
+        sa.column("clinic_id"),
         sa.column("direction"),
         sa.column("to_number"),
         sa.column("from_number"),
@@ -97,15 +99,20 @@ def _ledger_of_todays_opt_outs(connection: sa.Connection) -> list[dict[str, obje
                 sa.func.upper(sa.func.trim(messages.c.body)).in_(_OPT_OUT_WORDS),
             )
         ).scalar()
+        sms_id = keyword if keyword is not None else refused
+        recorded_for = connection.execute(
+            sa.select(messages.c.clinic_id).where(messages.c.id == sms_id)
+        ).scalar()
         entries.append(
             {
                 "phone": phone,
                 "clinic_id": None,
                 "action": "opt_out",
                 "source": "carrier_21610" if refused is not None and keyword is None else "keyword",
-                "sms_id": keyword if keyword is not None else refused,
+                "sms_id": sms_id,
                 "user_id": None,
                 "note": None,
+                "recorded_for_clinic_id": recorded_for,
                 "at": at,
             }
         )
