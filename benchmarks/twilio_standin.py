@@ -98,18 +98,22 @@ class TwilioStandIn:
             time.sleep(action)
         elif isinstance(action, Failure):
             return action.status, action.body()
+        sender = request.fields("From")
         if kind == "Messages":
+            service = request.fields("MessagingServiceSid")
             resource: dict[str, Any] = {
                 "sid": "SM" + secrets.token_hex(16),
-                "status": "queued",
+                # Through a Messaging Service, Twilio picks the sender later: no From yet.
+                "status": "accepted" if service else "queued",
                 "body": request.field("Body"),
+                "messaging_service_sid": service[0] if service else None,
             }
         else:
             resource = {"sid": "CA" + secrets.token_hex(16), "status": "queued"}
         resource |= {
             "account_sid": account,
             "to": request.field("To"),
-            "from": request.field("From"),
+            "from": sender[0] if sender else None,
             "date_created": "Wed, 27 Nov 2024 10:00:00 +0000",
         }
         with self._lock:

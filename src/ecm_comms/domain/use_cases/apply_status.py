@@ -42,7 +42,7 @@ class ApplyStatusHandler:
             duration_seconds=command.duration_seconds,
         )
         with self._uow as uow:
-            uow.status_log.append(report)
+            first_report = uow.status_log.append(report)  # False: Twilio sent it before
             records = uow.records(report.channel)
             record = records.lock(sid=report.twilio_sid, record_id=report.record_id)
             if record is None:
@@ -58,7 +58,11 @@ class ApplyStatusHandler:
                 records.update(record)
             if completing:
                 record_outreach(uow, record)
-            if isinstance(record, TextMessage) and report.error_code == OPTED_OUT_ERROR_CODE:
+            if (
+                first_report
+                and isinstance(record, TextMessage)
+                and report.error_code == OPTED_OUT_ERROR_CODE
+            ):
                 scope = (
                     consent_scope(self._clinics.get(record.clinic_id)) if record.clinic_id else None
                 )

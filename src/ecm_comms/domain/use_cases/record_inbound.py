@@ -121,7 +121,9 @@ class RecordInboundCallHandler:
 
     The patient is looked for among the patients of the clinic whose number was called. The call
     goes to the user the activity is assigned to (the patient's coordinator, else whoever last
-    contacted them) if they have a phone, else the clinic's main line, else no one (a message).
+    contacted them) if they have a phone, else the main line of the caller's clinic (the
+    patient's, also when they called the shared number; else the clinic called), else the
+    settings' main line, else no one (a message).
     """
 
     def __init__(
@@ -159,13 +161,24 @@ class RecordInboundCallHandler:
             )
             stored, activity, duplicate = _record_once(uow, uow.calls, call, patient)
             uow.commit()
-        connect_to = self._who_answers(activity, clinic)
+        connect_to = self._who_answers(activity, clinic, patient)
         return InboundRecorded(stored, activity, duplicate, connect_to)
 
-    def _who_answers(self, activity: Activity | None, clinic: Clinic | None) -> PhoneNumber | None:
+    def _who_answers(
+        self, activity: Activity | None, clinic: Clinic | None, patient: Patient | None
+    ) -> PhoneNumber | None:
         user_id = activity.assigned_to_id if activity else None
         user = self._users.get(user_id) if user_id is not None else None
-        return (user.phone if user else None) or main_line(clinic, self._clinic_number)
+        if user is not None and user.phone is not None:
+            return user.phone
+        return main_line(self._callers_clinic(clinic, patient), self._clinic_number)
+
+    def _callers_clinic(self, called: Clinic | None, patient: Patient | None) -> Clinic | None:
+        """The caller's clinic: the patient's (a call to the shared number is matched across
+        clinics), else the clinic whose number was called."""
+        if patient is None or (called is not None and called.id == patient.clinic_id):
+            return called
+        return self._clinics.get(patient.clinic_id)
 
 
 _CONSENT = {
