@@ -423,6 +423,7 @@ def test_stop_from_a_stranger_to_a_clinics_number_is_kept_in_that_clinics_ledger
             ConsentSource.KEYWORD,
             service.clock.now(),
             sms_id=recorded.record.id,
+            recorded_for=1,
             id=1,
         )
     ]
@@ -443,6 +444,7 @@ def test_stop_and_start_are_kept_in_the_ledger_with_their_sms_and_clinic(
             ConsentSource.KEYWORD,
             stopped_at,
             sms_id=stop.record.id,
+            recorded_for=1,
             id=1,
         ),
         ConsentEntry(
@@ -452,6 +454,7 @@ def test_stop_and_start_are_kept_in_the_ledger_with_their_sms_and_clinic(
             ConsentSource.KEYWORD,
             service.clock.now(),
             sms_id=start.record.id,
+            recorded_for=1,
             id=2,
         ),
     ]
@@ -496,6 +499,7 @@ def test_twilios_21610_refusal_is_kept_in_the_ledger_with_the_refused_sms(
             ConsentSource.CARRIER,
             service.clock.now(),
             sms_id=refused.id,
+            recorded_for=2,
             id=1,
         )
     ]
@@ -556,6 +560,7 @@ def test_a_21610_status_callback_is_kept_in_the_ledger_with_its_sms_and_clinic(
             ConsentSource.CARRIER,
             service.clock.now(),
             sms_id=sent.message.id,
+            recorded_for=2,
             id=1,
         )
     ]

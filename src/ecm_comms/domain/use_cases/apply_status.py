@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from ecm_comms.domain.clinics import consent_scope
 from ecm_comms.domain.commands import ApplyStatus
 from ecm_comms.domain.communications import StatusReport, TextMessage
 from ecm_comms.domain.consent import ConsentEntry
@@ -50,6 +49,7 @@ class ApplyStatusHandler:
                     "%s status callback for an unknown record, kept in the log", report.channel
                 )
                 uow.commit()
+
                 return
             completing = record.twilio_sid is None
             if completing:
@@ -63,8 +63,13 @@ class ApplyStatusHandler:
                 and isinstance(record, TextMessage)
                 and report.error_code == OPTED_OUT_ERROR_CODE
             ):
-                scope = (
-                    consent_scope(self._clinics.get(record.clinic_id)) if record.clinic_id else None
-                )
+                scope = self._sent_through(record)
                 uow.consent.append(ConsentEntry.carrier_opt_out(record, scope, report.received_at))
             uow.commit()
+
+    def _sent_through(self, message: TextMessage) -> int | None:
+        """Whose opt-outs Twilio's 21610 binds: the clinic's, when the SMS went from one of its
+        own numbers, else the shared number's; by the number it went from, not by what the
+        clinic's numbers are now."""
+        holder = self._clinics.holding(message.from_)
+        return holder.id if holder is not None and holder.id == message.clinic_id else None
