@@ -232,6 +232,7 @@ CALL = "/v1/clinic/ecm/communications/patients/{patient_id}/call"
 GET_SMS = "/v1/clinic/ecm/communications/sms/{sms_id}"
 GET_CALL = "/v1/clinic/ecm/communications/calls/{call_id}"
 HISTORY = "/v1/clinic/ecm/communications/patients/{patient_id}/communications"
+CONSENT = "/v1/clinic/ecm/communications/consent"
 HOOKS = "/v1/clinic/webhooks/twilio"
 
 
@@ -290,6 +291,20 @@ def test_answers_of_the_clinic_api_conform(
         "GET", HISTORY, client.get(history_url, query_string={"cursor": "x"}, headers=headers), 422
     )
     answer("GET", HISTORY, client.get(f"{API}/patients/9/communications", headers=headers), 404)
+    opt_out = {"consent": {"phone_number": PATIENT_PHONE, "action": "opt_out", "note": "By phone"}}
+    consent_key = {**headers, "Idempotency-Key": "consent-1"}
+    answer("POST", CONSENT, client.post(CONSENT, json=opt_out, headers=consent_key), 201)
+    replayed = client.post(CONSENT, json=opt_out, headers=consent_key)
+    answer("POST", CONSENT, replayed, 201)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    opt_in = {"consent": {"phone_number": PATIENT_PHONE, "action": "opt_in"}}
+    answer("POST", CONSENT, client.post(CONSENT, json=opt_in, headers=headers), 422)
+    answer("POST", CONSENT, client.post(CONSENT, data="{", headers=headers), 400)
+    answer("POST", CONSENT, client.post(CONSENT, json=opt_out), 401)
+    phone = {"phone_number": PATIENT_PHONE}
+    answer("GET", CONSENT, client.get(CONSENT, query_string=phone, headers=headers), 200)
+    answer("GET", CONSENT, client.get(CONSENT, headers=headers), 422)
+    answer("GET", CONSENT, client.get(CONSENT, query_string=phone), 401)
     answer("GET", DOCUMENT_PATH, client.get(DOCUMENT_PATH), 200)
 
     for method, path, response, _ in answers:
@@ -336,6 +351,12 @@ def test_answers_without_a_database_conform(tmp_path: Any) -> None:
         ("GET", GET_SMS, client.get(f"{API}/sms/1", headers=token)),
         ("GET", GET_CALL, client.get(f"{API}/calls/1", headers=token)),
         ("GET", HISTORY, client.get(f"{API}/patients/1/communications", headers=token)),
+        (
+            "GET",
+            CONSENT,
+            client.get(CONSENT, query_string={"phone_number": PATIENT_PHONE}, headers=token),
+        ),
+        ("POST", CONSENT, client.post(CONSENT, json={}, headers=token)),
         (
             "POST",
             f"{HOOKS}/sms",

@@ -14,6 +14,7 @@ from ecm_comms.domain.communications import TextMessage
 from ecm_comms.domain.phone_numbers import PhoneNumber
 
 NOTE_TOO_LONG = "Note must be at most 500 characters"
+NOTE_UNSTORABLE = "Note contains characters that cannot be stored"
 MAX_NOTE_LENGTH = 500
 STAFF_OPT_IN_REFUSED = "Only the patient can opt back in, by texting START"
 INVALID_ACTION = "Action must be opt_out or opt_in"

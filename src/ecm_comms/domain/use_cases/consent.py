@@ -8,6 +8,7 @@ from ecm_comms.domain.consent import (
     INVALID_ACTION,
     MAX_NOTE_LENGTH,
     NOTE_TOO_LONG,
+    NOTE_UNSTORABLE,
     STAFF_OPT_IN_REFUSED,
     Consent,
     ConsentAction,
@@ -68,6 +69,8 @@ class RecordConsentHandler:
         note = (command.note or "").strip() or None
         if note is not None and len(note) > MAX_NOTE_LENGTH:
             problems["note"] = NOTE_TOO_LONG
+        elif note is not None and not _storable(note):
+            problems["note"] = NOTE_UNSTORABLE
         if problems or phone is None:
             raise InvalidInput.of_fields(problems)
         if action is ConsentAction.OPT_IN:
@@ -88,6 +91,17 @@ class RecordConsentHandler:
             uow.consent.append(entry)
             uow.commit()
         return self._views.consent(phone, scope).as_seen_by(user.clinic_id)
+
+
+def _storable(text: str) -> bool:
+    """NUL and lone surrogates (valid in JSON strings) cannot be stored as text."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _parse_phone(raw: str | None, region: str) -> PhoneNumber:

@@ -8,6 +8,7 @@ from flask import Flask
 
 from ecm_comms.container import Container
 from ecm_comms.entrypoints.http.communications import communications
+from ecm_comms.entrypoints.http.consent import consent
 from ecm_comms.entrypoints.http.history import history
 from ecm_comms.entrypoints.http.openapi import openapi
 from ecm_comms.entrypoints.http.paths import API_PREFIX
@@ -28,6 +29,7 @@ def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:
     app.extensions[MOUNT_PREFIX_KEY] = url_prefix
     app.register_blueprint(communications, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(history, url_prefix=url_prefix + API_PREFIX)
+    app.register_blueprint(consent, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(webhooks, url_prefix=url_prefix + WEBHOOK_PREFIX)
     app.register_blueprint(openapi, url_prefix=url_prefix)
     _say_how_webhooks_are_guarded(container)

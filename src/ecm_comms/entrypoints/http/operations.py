@@ -24,6 +24,7 @@ Fragment = dict[str, Any]
 REQUEST_MODELS: list[type[BaseModel]] = [
     requests.SendSmsRequest,
     requests.InitiateCallRequest,
+    requests.RecordConsentRequest,
     twilio_forms.InboundSmsForm,
     twilio_forms.InboundCallForm,
     twilio_forms.SmsStatusForm,
@@ -35,6 +36,7 @@ ANSWER_MODELS: list[type[BaseModel]] = [
     responses.SmsRead,
     responses.CallRead,
     responses.CommunicationsPage,
+    responses.ConsentRead,
     responses.ErrorBody,
 ]
 
@@ -53,6 +55,11 @@ INFO = {
 TAGS = [
     {"name": "Communications", "description": "Outbound SMS and calls."},
     {"name": "Records", "description": "Reading the record, scoped to the user's clinic."},
+    {
+        "name": "Consent",
+        "description": "A patient number's SMS consent with the user's clinic, kept as a ledger: "
+        "STOP and START texts, Twilio's refusals of opted-out numbers, and opt-outs staff record.",
+    },
     {"name": "Twilio webhooks", "description": "Called by Twilio, signed with X-Twilio-Signature."},
     {"name": "Meta"},
 ]
@@ -195,6 +202,12 @@ TWILIO_DOWN = (
 SHAPE_ERRORS = (
     "Wrong shapes, invalid fields (every message that applies), an invalid or reused "
     "`Idempotency-Key`, or Twilio refused it (4xx). Nothing was sent."
+)
+CONSENT_FIELD_ERRORS = (
+    *FIELD_ERRORS,
+    "Action must be opt_out or opt_in",
+    "Note must be at most 500 characters",
+    "Note contains characters that cannot be stored",
 )
 WEBHOOK_400 = "A required field is missing, empty, or not as Twilio sends it."
 STORAGE = {"503": ref("responses", "StorageUnavailable")}
@@ -366,6 +379,69 @@ def operations() -> dict[str, dict[str, Fragment]]:
                 },
             }
         },
+        f"{API_PREFIX}/consent": {
+            "get": {
+                "tags": ["Consent"],
+                "operationId": "getConsent",
+                "summary": "A number's SMS consent with the user's clinic",
+                "description": (
+                    "Whether SMS to the number are refused as opted out, and every consent entry "
+                    "behind that, newest first. Consent is kept per clinic when the clinic texts "
+                    "from Twilio numbers of its own, else with the shared number it texts from. "
+                    "A number never seen is not opted out and has no history."
+                ),
+                "security": USER,
+                "parameters": query_parameters(requests.ConsentQuery),
+                "responses": {
+                    "200": json_answer(responses.ConsentRead, "The number's consent."),
+                    "401": ref("responses", "Unauthorized"),
+                    "422": errors("A missing or invalid `phone_number`.", *FIELD_ERRORS),
+                    **STORAGE,
+                },
+            },
+            "post": {
+                "tags": ["Consent"],
+                "operationId": "recordConsent",
+                "summary": "Record a patient's opt-out of SMS",
+                "description": (
+                    "Staff record an opt-out the patient asked for another way (by phone, in "
+                    "person): SMS to the number from the user's clinic are refused from then on. "
+                    "Only the patient can opt back in, by texting START. Checks run in this "
+                    "order: authentication, the request's shape, then the fields; a request "
+                    "refused at any step records nothing."
+                ),
+                "security": USER,
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": body(
+                    requests.RecordConsentRequest,
+                    description="JSON; read whatever the Content-Type says.",
+                ),
+                "responses": {
+                    "201": json_answer(
+                        responses.ConsentRead,
+                        "Recorded; the number's consent with the entry.",
+                        headers=REPLAYED,
+                    ),
+                    "400": ref("responses", "BadJson"),
+                    "401": ref("responses", "Unauthorized"),
+                    "409": ref("responses", "InProgress"),
+                    "413": ref("responses", "TooLarge"),
+                    "422": errors(
+                        "Wrong shapes, invalid fields (every message that applies), a staff "
+                        "opt-in, or an invalid or reused `Idempotency-Key`. Nothing was recorded.",
+                        *CONSENT_FIELD_ERRORS,
+                        ("Phone number is required", "Action must be opt_out or opt_in"),
+                        "Only the patient can opt back in, by texting START",
+                        '"consent" is required',
+                        '"consent" must be an object',
+                        ("Phone number must be a string", "Action must be a string"),
+                        "Note must be a string",
+                        KEY_REUSED,
+                    ),
+                    **STORAGE,
+                },
+            },
+        },
         f"{WEBHOOK_PREFIX}{INBOUND_SMS}": {
             "post": {
                 "tags": ["Twilio webhooks"],
@@ -498,7 +574,7 @@ def query_parameters(model: type[BaseModel]) -> list[Fragment]:
         {
             "name": name,
             "in": "query",
-            "required": False,
+            "required": name in schema.get("required", []),
             "description": property_schema.pop("description", ""),
             "schema": property_schema,
         }

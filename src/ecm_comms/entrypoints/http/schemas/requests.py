@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
 
+from ecm_comms.domain.consent import MAX_NOTE_LENGTH, ConsentAction
 from ecm_comms.domain.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ecm_comms.domain.sms_bodies import MAX_SMS_BODY_LENGTH
 from ecm_comms.entrypoints.http.schemas.fields import PositiveInteger
@@ -74,6 +75,63 @@ class InitiateCallRequest(_Member):
     )
 
     call: CallFields = Field(title='"call"')
+
+
+class ConsentFields(_Member):
+    model_config = ConfigDict(json_schema_extra={"required": ["phone_number", "action"]})
+
+    phone_number: Annotated[StrictStr | None, _phone_number("The patient's number.")] = Field(
+        None, title="Phone number"
+    )
+    action: Annotated[
+        StrictStr | None,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "enum": [action.value for action in ConsentAction],
+                "description": "Only `opt_out` is recorded; `opt_in` is refused (422): only "
+                "the patient can opt back in, by texting START.",
+            }
+        ),
+    ] = Field(None, title="Action")
+    note: Annotated[
+        StrictStr | None,
+        WithJsonSchema(
+            {
+                "type": ["string", "null"],
+                "maxLength": MAX_NOTE_LENGTH,
+                "description": "How the patient asked (kept with the entry); blank means none.",
+            }
+        ),
+    ] = Field(None, title="Note")
+
+
+class RecordConsentRequest(_Member):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "consent": {
+                        "phone_number": "+18051234567",
+                        "action": "opt_out",
+                        "note": "Asked by phone not to be texted",
+                    }
+                }
+            ]
+        }
+    )
+
+    consent: ConsentFields = Field(title='"consent"')
+
+
+class ConsentQuery(_Member):
+    """``…/consent?phone_number=``."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["phone_number"]})
+
+    phone_number: Annotated[
+        str | None, _phone_number("The patient's number (URL-encode the `+`).")
+    ] = Field(None, title="phone_number")
 
 
 class HistoryQuery(_Member):

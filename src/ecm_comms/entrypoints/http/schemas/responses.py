@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ecm_comms.domain.activities import Activity, ActivityStatus
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.communications import TextMessage, VoiceCall
+from ecm_comms.domain.consent import Consent, ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.history import HistoryItem, HistoryPage
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 from ecm_comms.entrypoints.http.schemas.fields import Timestamp
@@ -218,6 +219,53 @@ class CommunicationsPage(Answer):
             communications=[history_entry(item) for item in page.items],
             next_cursor=page.next_cursor,
         )
+
+
+class ConsentEntryBody(Answer):
+    """One entry of a number's consent ledger."""
+
+    action: ConsentAction
+    source: ConsentSource = Field(
+        description="`keyword`: the patient texted STOP or START; `carrier_21610`: Twilio "
+        "refused a send because the number had opted out; `staff`: recorded by a user."
+    )
+    sms_id: int | None = Field(
+        description="The inbound STOP/START SMS, or the SMS Twilio refused; null for staff."
+    )
+    user_id: int | None = Field(description="The user who recorded it; null unless staff.")
+    note: str | None
+    at: Timestamp
+
+    @classmethod
+    def of(cls, entry: ConsentEntry) -> ConsentEntryBody:
+        return cls.model_validate(entry, from_attributes=True)
+
+
+class ConsentBody(Answer):
+    """A number's SMS consent with the user's clinic (or, for a clinic without Twilio numbers of
+    its own, with the shared number it texts from)."""
+
+    phone_number: str = Field(description="E.164 (`+18051234567`).")
+    sms_opted_out: bool = Field(description="SMS to this number are refused until it texts START.")
+    history: list[ConsentEntryBody] = Field(
+        description="Every entry, newest first; empty for a number never seen."
+    )
+
+    @classmethod
+    def of(cls, consent: Consent) -> ConsentBody:
+        return cls(
+            phone_number=consent.phone.e164,
+            sms_opted_out=consent.sms_opted_out,
+            history=[ConsentEntryBody.of(entry) for entry in consent.history],
+        )
+
+
+class ConsentRead(Answer):
+    consent: ConsentBody
+
+    @classmethod
+    def of(cls, consent: Consent) -> ConsentRead:
+        return cls(consent=ConsentBody.of(consent))
 
 
 class ErrorBody(Answer):
