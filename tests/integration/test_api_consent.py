@@ -531,6 +531,21 @@ def test_clinics_without_numbers_of_their_own_share_the_shared_numbers_consent(
     assert ledger(container) == [(PATIENT_PHONE, None, "opt_out", "staff")]
 
 
+def test_on_the_shared_number_another_clinic_sees_the_opt_out_but_not_whose_or_why(
+    client: FlaskClient, coordinator: Staff, other_clinic_coordinator: Staff
+) -> None:
+    post_consent(client, coordinator)
+
+    [entry] = get_consent(client, other_clinic_coordinator)["history"]
+
+    assert (entry["action"], entry["source"], entry["user_id"], entry["note"]) == (
+        "opt_out",
+        "staff",
+        None,
+        None,
+    )
+
+
 # --- logs ----------------------------------------------------------------------------------------
 
 
