@@ -1,4 +1,4 @@
-"""The consent ledger's reading: opted out when the latest entry is an opt-out; what a clinic sees."""
+"""Reading the consent ledger: opted out when the latest entry is; what a clinic sees."""
 
 from __future__ import annotations
 
