@@ -60,7 +60,7 @@ WRITTEN_TABLES: tuple[Table, ...] = (
     tables.activities,
     tables.events,
     tables.status_callbacks,
-    tables.opt_outs,
+    tables.consent_entries,
 )
 NOTHING_WRITTEN: dict[str, int] = {table.name: 0 for table in WRITTEN_TABLES}
 
