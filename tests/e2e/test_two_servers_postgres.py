@@ -299,9 +299,12 @@ def all_rows(engine: Engine, table: Any) -> list[Any]:
         return list(connection.execute(select(table).order_by(table.c.id)).mappings())
 
 
-def opted_out_numbers(engine: Engine) -> list[str]:
+def consent_ledger(engine: Engine) -> list[tuple[str, int | None, str, str, int | None]]:
+    """Every consent entry, oldest first: (phone, clinic, action, source, SMS)."""
+    c = tables.consent_entries
+    query = select(c.c.phone, c.c.clinic_id, c.c.action, c.c.source, c.c.sms_id).order_by(c.c.id)
     with engine.connect() as connection:
-        return list(connection.execute(select(tables.opt_outs.c.phone)).scalars())
+        return [tuple(row) for row in connection.execute(query)]
 
 
 def activity_ids_by_record(activities: list[Any]) -> dict[tuple[str, int], int]:
@@ -461,7 +464,8 @@ def test_two_servers_on_one_database_keep_every_invariant(
         [(inbound_sid, PATIENT_ID), (stop["MessageSid"], OPTED_OUT_ID)]
     )
     assert [m for m in outbound.values() if m["patient_id"] == OPTED_OUT_ID] == []
-    assert opted_out_numbers(engine) == [OPTED_OUT_PHONE]
+    [stop_row] = [m for m in inbound_rows if m["twilio_sid"] == stop["MessageSid"]]
+    assert consent_ledger(engine) == [(OPTED_OUT_PHONE, None, "opt_out", "keyword", stop_row["id"])]
 
     # Exactly one activity per record (the one the 201 named), exactly one event per activity.
     activity_of_sms = Counter(x["text_message_id"] for x in activities if x["text_message_id"])

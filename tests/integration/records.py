@@ -19,13 +19,14 @@ from ecm_comms.container import Container
 API = "/v1/clinic/ecm/communications"
 
 # The tables an outbound communication can write to: the record, its activity and event, and the
-# opt-out Twilio's error 21610 puts on record. (Status callbacks are written by webhooks only.)
+# consent entry (an opt-out) Twilio's error 21610 puts on record. (Status callbacks are written by
+# webhooks only.)
 RECORD_TABLES: tuple[Table, ...] = (
     tables.text_messages,
     tables.voice_calls,
     tables.activities,
     tables.events,
-    tables.opt_outs,
+    tables.consent_entries,
     tables.status_callbacks,
 )
 
@@ -50,7 +51,11 @@ def count_rows(container: Container) -> dict[str, int]:
 
 
 def recorded(
-    *, text_messages: int = 0, voice_calls: int = 0, activities: int = 0, opt_outs: int = 0
+    *,
+    text_messages: int = 0,
+    voice_calls: int = 0,
+    activities: int = 0,
+    consent_entries: int = 0,
 ) -> dict[str, int]:
     """The expected ``count_rows``; every activity comes with exactly one event."""
     return {
@@ -58,7 +63,7 @@ def recorded(
         "voice_calls": voice_calls,
         "activities": activities,
         "events": activities,
-        "opt_outs": opt_outs,
+        "consent_entries": consent_entries,
         "status_callbacks": 0,
     }
 

@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 from ecm_comms.adapters.memory import FakeGateway
 from ecm_comms.container import Container
 from ecm_comms.domain.commands import RegisterUser
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from tests.conftest import Staff
@@ -91,7 +92,15 @@ def test_a_number_opted_out_of_sms_is_still_called(
     client: FlaskClient, coordinator: Staff, container: Container, gateway: FakeGateway
 ) -> None:
     with container.uow() as uow:
-        uow.opt_outs.opt_out(PhoneNumber(PHONE), datetime(2024, 11, 1, tzinfo=UTC))
+        uow.consent.append(
+            ConsentEntry(
+                PhoneNumber(PHONE),
+                None,
+                ConsentAction.OPT_OUT,
+                ConsentSource.KEYWORD,
+                datetime(2024, 11, 1, tzinfo=UTC),
+            )
+        )
         uow.commit()
 
     response = post_call(client, coordinator, {"phone_number": PHONE})
@@ -108,4 +117,4 @@ def test_twilios_opted_out_error_on_a_call_does_not_opt_the_number_out_of_sms(
     response = post_call(client, coordinator, {"phone_number": PHONE})
 
     assert response.status_code == 422
-    assert count_rows(container) == recorded(voice_calls=1, opt_outs=0)
+    assert count_rows(container) == recorded(voice_calls=1, consent_entries=0)

@@ -201,7 +201,7 @@ def test_after_twilio_says_the_number_opted_out_no_sms_goes_to_twilio_for_it(
         "errors": ["Failed to send SMS: The recipient has opted out of SMS (replied STOP)"]
     }
     assert len(twilio.requests) == 1
-    assert count_rows(service.container) == recorded(text_messages=1, opt_outs=1)
+    assert count_rows(service.container) == recorded(text_messages=1, consent_entries=1)
 
 
 def test_an_unreachable_twilio_is_a_502_after_retries_and_the_sms_is_kept_as_failed(

@@ -193,11 +193,20 @@ def test_twilios_opted_out_error_opts_the_number_out(
     response = post_sms(client, coordinator, sms_with())
 
     assert outcome(response, container, gateway) == not_sent(
-        422, [f"Failed to send SMS: {UNSUBSCRIBED}"], recorded(text_messages=1, opt_outs=1)
+        422,
+        [f"Failed to send SMS: {UNSUBSCRIBED}"],
+        recorded(text_messages=1, consent_entries=1),
     )
-    assert dict(only_row(container, tables.opt_outs)) == {
+    assert dict(only_row(container, tables.consent_entries)) == {
+        "id": 1,
         "phone": PHONE,
-        "opted_out_at": datetime(2024, 11, 27, 10, 0, tzinfo=UTC),
+        "clinic_id": None,
+        "action": "opt_out",
+        "source": "carrier_21610",
+        "sms_id": only_row(container, tables.text_messages)["id"],
+        "user_id": None,
+        "note": None,
+        "at": datetime(2024, 11, 27, 10, 0, tzinfo=UTC),
     }
     assert the_sms_row(container)["status"] == "failed"
 
@@ -211,7 +220,7 @@ def test_an_sms_to_a_number_twilio_reported_opted_out_is_refused_and_not_sent(
     response = post_sms(client, coordinator, sms_with(phone_number="(805) 123-4567"))
 
     assert outcome(response, container, gateway) == not_sent(
-        422, OPTED_OUT, recorded(text_messages=1, opt_outs=1)
+        422, OPTED_OUT, recorded(text_messages=1, consent_entries=1)
     )
 
 

@@ -12,6 +12,7 @@ from ecm_comms.adapters.sql import tables
 from ecm_comms.container import Container
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.people import Patient
+from ecm_comms.domain.phone_numbers import PhoneNumber
 from tests.conftest import Staff
 from tests.support.webhooks import (
     WEBHOOK_SETTINGS,
@@ -47,6 +48,18 @@ def opted_out(twilio: SignedWebhooks, patient: Patient) -> None:
 def _outbound_sms(container: Container) -> list[str]:
     return [
         m["status"] for m in rows(container, tables.text_messages) if m["direction"] == "outbound"
+    ]
+
+
+def _inbound_sms_ids(container: Container) -> list[int]:
+    return [m["id"] for m in rows(container, tables.text_messages) if m["direction"] == "inbound"]
+
+
+def _ledger(container: Container) -> list[tuple[str, int | None, str, str, int | None]]:
+    """The consent entries, oldest first: (phone, clinic, action, source, SMS)."""
+    return [
+        (e["phone"], e["clinic_id"], e["action"], e["source"], e["sms_id"])
+        for e in rows(container, tables.consent_entries)
     ]
 
 
@@ -111,6 +124,23 @@ def test_an_opt_in_keyword_allows_sms_again(
 
     assert response.status_code == 201, response.get_json()
     assert [sms.to.e164 for sms in gateway.sent] == [PATIENT_PHONE]
+
+
+@pytest.mark.both_databases
+@pytest.mark.usefixtures("opted_out")
+def test_an_opt_in_is_a_new_entry_after_the_opt_out_in_the_ledger(
+    twilio: SignedWebhooks, container: Container
+) -> None:
+    assert twilio.inbound_sms(PATIENT_PHONE, "START").status_code == 200
+
+    stop, start = _inbound_sms_ids(container)
+    assert _ledger(container) == [
+        (PATIENT_PHONE, None, "opt_out", "keyword", stop),
+        (PATIENT_PHONE, None, "opt_in", "keyword", start),
+    ]
+    assert (
+        container.consent_views().consent(PhoneNumber(PATIENT_PHONE), None).sms_opted_out is False
+    )
 
 
 @pytest.mark.usefixtures("opted_out")
@@ -239,3 +269,4 @@ def test_a_repeated_stop_webhook_after_start_does_not_opt_out_again(
     twilio.inbound_sms(PATIENT_PHONE, "STOP", sid=stop["twilio_sid"])
 
     assert send_sms(client, coordinator.headers).status_code == 201
+    assert [entry[2] for entry in _ledger(container)] == ["opt_out", "opt_in"]

@@ -18,6 +18,7 @@ from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.commands import SendSms
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.errors import UserAlreadyExists
 from ecm_comms.domain.history import HistoryItem, Position
 from ecm_comms.domain.people import Patient, User
@@ -238,6 +239,7 @@ def test_a_failure_recording_twilios_answer_rolls_it_back_and_keeps_the_written_
     handler = SendSmsHandler(
         _UnitOfWorkLosingEvents(container.engine()),
         container.patient_directory(),
+        container.clinic_directory(),
         gateway,
         FixedClock(),
     )
@@ -259,43 +261,48 @@ def test_a_failure_recording_twilios_answer_rolls_it_back_and_keeps_the_written_
     assert len(gateway.sent) == 1
 
 
-# --- opt-outs and the status log -----------------------------------------------------------------
+# --- the consent ledger and the status log -------------------------------------------------------
+
+
+def append_consent(
+    container: Container, phone: PhoneNumber, action: ConsentAction, at: datetime = AT
+) -> None:
+    """A keyword entry in the shared number's ledger, as a STOP or START would leave."""
+    with container.uow() as uow:
+        uow.consent.append(ConsentEntry(phone, None, action, ConsentSource.KEYWORD, at))
+        uow.commit()
 
 
 def opted_out(container: Container, phone: PhoneNumber) -> bool:
-    o = tables.opt_outs
-    with container.engine().connect() as connection:
-        return connection.execute(select(o).where(o.c.phone == phone.e164)).first() is not None
+    return container.consent_views().consent(phone, None).sms_opted_out
 
 
 def test_a_number_opted_out_is_opted_out_until_it_opts_back_in(container: Container) -> None:
     before = opted_out(container, PATIENT_PHONE)
-    with container.uow() as uow:
-        uow.opt_outs.opt_out(PATIENT_PHONE, AT)
-        uow.commit()
+    append_consent(container, PATIENT_PHONE, ConsentAction.OPT_OUT)
     after_opting_out = opted_out(container, PATIENT_PHONE)
-    with container.uow() as uow:
-        uow.opt_outs.opt_in(PATIENT_PHONE)
-        uow.commit()
+    append_consent(container, PATIENT_PHONE, ConsentAction.OPT_IN, AT + timedelta(hours=1))
 
     assert (before, after_opting_out, opted_out(container, PATIENT_PHONE)) == (False, True, False)
 
 
-def test_opting_out_twice_keeps_the_first_time(container: Container) -> None:
+def test_opting_out_twice_keeps_both_entries_the_first_with_its_time(container: Container) -> None:
     for at in (AT, AT + timedelta(days=1)):
-        with container.uow() as uow:
-            uow.opt_outs.opt_out(PATIENT_PHONE, at)
-            uow.commit()
+        append_consent(container, PATIENT_PHONE, ConsentAction.OPT_OUT, at)
 
+    c = tables.consent_entries
     with container.engine().connect() as connection:
-        kept = connection.execute(select(tables.opt_outs)).all()
-    assert [tuple(row) for row in kept] == [("+18051234567", AT)]
+        kept = connection.execute(
+            select(c.c.phone, c.c.clinic_id, c.c.action, c.c.source, c.c.at).order_by(c.c.id)
+        ).all()
+    assert [tuple(row) for row in kept] == [
+        ("+18051234567", None, "opt_out", "keyword", AT),
+        ("+18051234567", None, "opt_out", "keyword", AT + timedelta(days=1)),
+    ]
 
 
 def test_an_opt_out_is_for_that_number_only(container: Container) -> None:
-    with container.uow() as uow:
-        uow.opt_outs.opt_out(PATIENT_PHONE, AT)
-        uow.commit()
+    append_consent(container, PATIENT_PHONE, ConsentAction.OPT_OUT)
 
     assert not opted_out(container, OTHER_PHONE)
 

@@ -17,6 +17,7 @@ from ecm_comms.adapters.twilio_gateway import (
     twilio_client,
     twilio_retries,
 )
+from ecm_comms.domain.clinics import Sender
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
@@ -25,6 +26,7 @@ from ecm_comms.ports.gateway import OutboundCall, OutboundSms
 
 ACCOUNT_SID = "AC" + "0" * 32
 CLINIC = PhoneNumber("+18059876543")
+FROM_THE_CLINIC = Sender(CLINIC)  # the shared number the gateway is configured with
 PATIENT = PhoneNumber("+18051234567")
 COORDINATOR = PhoneNumber("+18055550101")
 PUBLIC_BASE_URL = "https://comms.clinic.example"
@@ -55,11 +57,11 @@ def gateway_for(
 
 
 def an_sms(body: str = "hi", record_id: int = RECORD_ID) -> OutboundSms:
-    return OutboundSms(record_id, PATIENT, SmsBody(body))
+    return OutboundSms(record_id, PATIENT, SmsBody(body), FROM_THE_CLINIC)
 
 
 def a_call(connect_to: PhoneNumber | None = None, record_id: int = RECORD_ID) -> OutboundCall:
-    return OutboundCall(record_id, PATIENT, connect_to)
+    return OutboundCall(record_id, PATIENT, connect_to, FROM_THE_CLINIC)
 
 
 # --- what goes to Twilio -------------------------------------------------------------------------

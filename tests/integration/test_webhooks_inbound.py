@@ -211,6 +211,7 @@ def test_a_message_sid_twilio_posts_twice_is_recorded_once(
         "text_messages": 1,
         "activities": 1,
         "events": 1,
+        "consent_entries": 1,  # "Yes" is an opt-in keyword: one ledger entry, not two
     }
 
 

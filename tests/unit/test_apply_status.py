@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ecm_comms.adapters.memory import (
     FakeGateway,
     FixedClock,
+    InMemoryClinicDirectory,
     InMemoryPatientDirectory,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -20,6 +21,7 @@ from ecm_comms.adapters.memory import (
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.commands import ApplyStatus, InitiateCall, SendSms
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
@@ -54,7 +56,11 @@ class World:
     def send_sms(self) -> TextMessage:
         """An SMS Twilio took: queued, with its sid."""
         handler = SendSmsHandler(
-            self._uow(), InMemoryPatientDirectory((PAT,)), self.gateway, self.clock
+            self._uow(),
+            InMemoryPatientDirectory((PAT,)),
+            InMemoryClinicDirectory(),
+            self.gateway,
+            self.clock,
         )
         return handler(SendSms(PAT.id, PAT_PHONE.e164, "See you at 10.", DANA)).message
 
@@ -68,7 +74,11 @@ class World:
 
     def start_call(self) -> VoiceCall:
         handler = InitiateCallHandler(
-            self._uow(), InMemoryPatientDirectory((PAT,)), self.gateway, self.clock
+            self._uow(),
+            InMemoryPatientDirectory((PAT,)),
+            InMemoryClinicDirectory(),
+            self.gateway,
+            self.clock,
         )
         return handler(InitiateCall(PAT.id, PAT_PHONE.e164, DANA)).call
 
@@ -81,7 +91,7 @@ class World:
 
     def apply(self, command: ApplyStatus) -> None:
         self.clock.advance(CALLBACK_DELAY)
-        ApplyStatusHandler(self._uow(), self.clock)(command)
+        ApplyStatusHandler(self._uow(), InMemoryClinicDirectory(), self.clock)(command)
 
     @property
     def message(self) -> TextMessage:
@@ -312,7 +322,17 @@ def test_a_callback_with_error_21610_opts_the_recipient_out(world: World) -> Non
 
     world.apply(sms_status(sid, "failed", error_code=21610, error_message="Unsubscribed"))
 
-    assert world.store.opt_outs.opted_out == {PAT_PHONE.e164: world.clock.now()}
+    assert world.store.consent.entries == [
+        ConsentEntry(
+            PAT_PHONE,
+            None,
+            ConsentAction.OPT_OUT,
+            ConsentSource.CARRIER,
+            world.clock.now(),
+            sms_id=world.message.id,
+            id=1,
+        )
+    ]
 
 
 def test_a_callback_with_another_error_does_not_opt_the_recipient_out(world: World) -> None:
@@ -321,13 +341,13 @@ def test_a_callback_with_another_error_does_not_opt_the_recipient_out(world: Wor
 
     world.apply(sms_status(sid, "undelivered", error_code=30003))
 
-    assert world.store.opt_outs.opted_out == {}
+    assert world.store.consent.entries == []
 
 
 def test_a_callback_with_error_21610_for_an_unknown_sid_opts_no_one_out(world: World) -> None:
     world.apply(sms_status(UNKNOWN_SID, "failed", error_code=21610))
 
-    assert world.store.opt_outs.opted_out == {}
+    assert world.store.consent.entries == []
 
 
 # SMS: completing a send that never heard back.
@@ -524,7 +544,7 @@ def test_a_call_callback_with_error_21610_does_not_opt_the_number_out(world: Wor
 
     world.apply(call_status(sid, "failed", error_code=21610))
 
-    assert world.store.opt_outs.opted_out == {}
+    assert world.store.consent.entries == []
 
 
 def test_a_callback_naming_an_unanswered_call_completes_it(world: World) -> None:

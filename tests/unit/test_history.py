@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ecm_comms.adapters.memory import (
     FakeGateway,
     FixedClock,
+    InMemoryClinicDirectory,
     InMemoryCommunicationViews,
     InMemoryPatientDirectory,
     InMemoryStore,
@@ -84,7 +85,9 @@ class Clinic:
 
     def text(self, patient: Patient = PAT, user: User = DANA) -> TextMessage:
         self._tick()
-        send = SendSmsHandler(self._uow(), self.patients, self.gateway, self.clock)
+        send = SendSmsHandler(
+            self._uow(), self.patients, InMemoryClinicDirectory(), self.gateway, self.clock
+        )
         return send(SendSms(patient.id, patient.phones[0].e164, "Hello", user)).message
 
     def texts_on_record(self, count: int, patient: Patient = PAT) -> None:
@@ -113,12 +116,16 @@ class Clinic:
 
     def call(self, patient: Patient = PAT, user: User = DANA) -> VoiceCall:
         self._tick()
-        initiate = InitiateCallHandler(self._uow(), self.patients, self.gateway, self.clock)
+        initiate = InitiateCallHandler(
+            self._uow(), self.patients, InMemoryClinicDirectory(), self.gateway, self.clock
+        )
         return initiate(InitiateCall(patient.id, patient.phones[0].e164, user)).call
 
     def reply(self, phone: PhoneNumber = PAT_PHONE) -> TextMessage:
         self._tick()
-        record = RecordInboundSmsHandler(self._uow(), self.patients, self.clock)
+        record = RecordInboundSmsHandler(
+            self._uow(), self.patients, InMemoryClinicDirectory(), self.clock
+        )
         recorded = record(RecordInboundSms(self._sid("SM"), phone.e164, CLINIC_LINE.e164, "Hi"))
         assert isinstance(recorded.record, TextMessage)
         return recorded.record
@@ -126,7 +133,11 @@ class Clinic:
     def call_in(self, phone: PhoneNumber = PAT_PHONE) -> VoiceCall:
         self._tick()
         record = RecordInboundCallHandler(
-            self._uow(), self.patients, InMemoryUserDirectory(), self.clock
+            self._uow(),
+            self.patients,
+            InMemoryClinicDirectory(),
+            InMemoryUserDirectory(),
+            self.clock,
         )
         recorded = record(
             RecordInboundCall(self._sid("CA"), phone.e164, CLINIC_LINE.e164, "ringing")

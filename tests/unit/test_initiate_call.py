@@ -9,6 +9,7 @@ import pytest
 from ecm_comms.adapters.memory import (
     FakeGateway,
     FixedClock,
+    InMemoryClinicDirectory,
     InMemoryPatientDirectory,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -17,6 +18,7 @@ from ecm_comms.adapters.memory.unit_of_work import InMemoryEvents
 from ecm_comms.domain.activities import ActivityStatus, Event
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.commands import ApplyStatus, InitiateCall
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.errors import (
     CommunicationFailed,
     DomainError,
@@ -64,7 +66,7 @@ def initiate_call(
     uow: InMemoryUnitOfWork, gateway: FakeGateway, clock: FixedClock
 ) -> InitiateCallHandler:
     patients = InMemoryPatientDirectory((PAT, ANOTHER_CLINICS_PATIENT))
-    return InitiateCallHandler(uow, patients, gateway, clock)
+    return InitiateCallHandler(uow, patients, InMemoryClinicDirectory(), gateway, clock)
 
 
 def assert_nothing_recorded(store: InMemoryStore) -> None:
@@ -191,7 +193,9 @@ def test_another_clinics_patient_is_not_found_even_if_the_directory_returns_them
     gateway: FakeGateway, clock: FixedClock
 ) -> None:
     patients = ClinicBlindDirectory((ANOTHER_CLINICS_PATIENT,))
-    initiate_call = InitiateCallHandler(InMemoryUnitOfWork(), patients, gateway, clock)
+    initiate_call = InitiateCallHandler(
+        InMemoryUnitOfWork(), patients, InMemoryClinicDirectory(), gateway, clock
+    )
 
     with pytest.raises(PatientNotFound):
         initiate_call(call(patient_id=ANOTHER_CLINICS_PATIENT.id))
@@ -252,6 +256,7 @@ def handler_with(
     return InitiateCallHandler(
         InMemoryUnitOfWork(store),
         InMemoryPatientDirectory((PAT,)),
+        InMemoryClinicDirectory(),
         gateway,
         clock,
         clinic_number=clinic_number,
@@ -333,7 +338,9 @@ def watching_gateway(store: InMemoryStore) -> WatchingGateway:
 def initiate_call_watched(
     uow: InMemoryUnitOfWork, watching_gateway: WatchingGateway, clock: FixedClock
 ) -> InitiateCallHandler:
-    return InitiateCallHandler(uow, InMemoryPatientDirectory((PAT,)), watching_gateway, clock)
+    return InitiateCallHandler(
+        uow, InMemoryPatientDirectory((PAT,)), InMemoryClinicDirectory(), watching_gateway, clock
+    )
 
 
 def test_the_call_is_committed_as_queued_without_a_sid_before_the_gateway_is_asked(
@@ -378,7 +385,11 @@ def test_the_sender_and_status_the_provider_reports_are_recorded(
     store: InMemoryStore, clock: FixedClock
 ) -> None:
     initiate_call = InitiateCallHandler(
-        InMemoryUnitOfWork(store), InMemoryPatientDirectory((PAT,)), RingingGateway(), clock
+        InMemoryUnitOfWork(store),
+        InMemoryPatientDirectory((PAT,)),
+        InMemoryClinicDirectory(),
+        RingingGateway(),
+        clock,
     )
 
     initiate_call(call())
@@ -446,7 +457,7 @@ def test_a_21610_refusal_of_a_call_does_not_opt_the_number_out_of_sms(
     with pytest.raises(CommunicationFailed):
         initiate_call(call())
 
-    assert store.opt_outs.opted_out == {}
+    assert store.consent.entries == []
 
 
 def test_an_unreachable_gateway_that_is_safe_to_retry_keeps_the_call_as_failed(
@@ -520,7 +531,9 @@ def test_an_opted_out_number_can_still_be_called(
     clock: FixedClock,
 ) -> None:
     with InMemoryUnitOfWork(store) as uow:
-        uow.opt_outs.opt_out(PAT_PHONE, clock.now())
+        uow.consent.append(
+            ConsentEntry(PAT_PHONE, None, ConsentAction.OPT_OUT, ConsentSource.KEYWORD, clock.now())
+        )
         uow.commit()
 
     initiate_call(call())
@@ -553,7 +566,11 @@ def initiate_call_failing(
     failing_store: InMemoryStore, gateway: FakeGateway, clock: FixedClock
 ) -> InitiateCallHandler:
     return InitiateCallHandler(
-        InMemoryUnitOfWork(failing_store), InMemoryPatientDirectory((PAT,)), gateway, clock
+        InMemoryUnitOfWork(failing_store),
+        InMemoryPatientDirectory((PAT,)),
+        InMemoryClinicDirectory(),
+        gateway,
+        clock,
     )
 
 
@@ -586,7 +603,9 @@ class RacingGateway(FakeGateway):
 
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         super().__init__()
-        self._apply = ApplyStatusHandler(InMemoryUnitOfWork(store), clock)
+        self._apply = ApplyStatusHandler(
+            InMemoryUnitOfWork(store), InMemoryClinicDirectory(), clock
+        )
 
     def start_call(self, call: OutboundCall) -> CallReceipt:
         receipt = super().start_call(call)
@@ -599,7 +618,11 @@ def test_a_call_completed_by_its_status_callback_has_one_activity_and_one_event(
 ) -> None:
     gateway = RacingGateway(store, clock)
     initiate_call = InitiateCallHandler(
-        InMemoryUnitOfWork(store), InMemoryPatientDirectory((PAT,)), gateway, clock
+        InMemoryUnitOfWork(store),
+        InMemoryPatientDirectory((PAT,)),
+        InMemoryClinicDirectory(),
+        gateway,
+        clock,
     )
 
     initiated = initiate_call(call())

@@ -9,6 +9,7 @@ import pytest
 from ecm_comms.adapters.memory import (
     FakeGateway,
     FixedClock,
+    InMemoryClinicDirectory,
     InMemoryPatientDirectory,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -17,6 +18,7 @@ from ecm_comms.adapters.memory import (
 from ecm_comms.domain.activities import ActivityStatus
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.commands import InitiateCall, RecordInboundCall, RecordInboundSms, SendSms
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.errors import RecipientOptedOut
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
@@ -88,7 +90,9 @@ def users() -> InMemoryUserDirectory:
 def record_sms(
     store: InMemoryStore, patients: InMemoryPatientDirectory, clock: FixedClock
 ) -> RecordInboundSmsHandler:
-    return RecordInboundSmsHandler(InMemoryUnitOfWork(store), patients, clock)
+    return RecordInboundSmsHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), clock
+    )
 
 
 @pytest.fixture
@@ -99,7 +103,12 @@ def record_call(
     clock: FixedClock,
 ) -> RecordInboundCallHandler:
     return RecordInboundCallHandler(
-        InMemoryUnitOfWork(store), patients, users, clock, clinic_number=FRONT_DESK
+        InMemoryUnitOfWork(store),
+        patients,
+        InMemoryClinicDirectory(),
+        users,
+        clock,
+        clinic_number=FRONT_DESK,
     )
 
 
@@ -112,7 +121,9 @@ def text_from(
     phone: PhoneNumber,
 ) -> None:
     """``user`` texts ``patient`` at ``phone``: an outbound SMS, its activity and its event."""
-    send = SendSmsHandler(InMemoryUnitOfWork(store), patients, FakeGateway(), clock)
+    send = SendSmsHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), FakeGateway(), clock
+    )
     send(SendSms(patient.id, phone.e164, "Checking in.", performed_by=user))
 
 
@@ -125,12 +136,21 @@ def call_from(
     phone: PhoneNumber,
 ) -> None:
     """``user`` calls ``patient`` at ``phone``."""
-    initiate = InitiateCallHandler(InMemoryUnitOfWork(store), patients, FakeGateway(), clock)
+    initiate = InitiateCallHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), FakeGateway(), clock
+    )
     initiate(InitiateCall(patient.id, phone.e164, performed_by=user))
 
 
 def opted_out(store: InMemoryStore) -> set[str]:
-    return set(store.opt_outs.opted_out)
+    """The numbers whose latest entry in the shared number's consent ledger is an opt-out."""
+    phones = {entry.phone for entry in store.consent.entries}
+    return {p.e164 for p in phones if store.consent.consent(p, None).sms_opted_out}
+
+
+def ledger(store: InMemoryStore) -> list[tuple[str, int | None, ConsentAction, int | None]]:
+    """Each consent entry as (phone, clinic, action, the SMS that carried it), oldest first."""
+    return [(e.phone.e164, e.clinic_id, e.action, e.sms_id) for e in store.consent.entries]
 
 
 # An SMS from a patient.
@@ -217,7 +237,10 @@ def test_a_patient_of_another_clinic_is_matched_to_their_clinic(
 ) -> None:
     theirs = Patient(id=456, clinic_id=2, phones=(PhoneNumber(STRANGER),))
     record_sms = RecordInboundSmsHandler(
-        InMemoryUnitOfWork(store), InMemoryPatientDirectory((PAT, theirs)), clock
+        InMemoryUnitOfWork(store),
+        InMemoryPatientDirectory((PAT, theirs)),
+        InMemoryClinicDirectory(),
+        clock,
     )
 
     record_sms(inbound_sms(from_number=STRANGER))
@@ -266,7 +289,9 @@ def family() -> InMemoryPatientDirectory:
 def record_family_sms(
     store: InMemoryStore, family: InMemoryPatientDirectory, clock: FixedClock
 ) -> RecordInboundSmsHandler:
-    return RecordInboundSmsHandler(InMemoryUnitOfWork(store), family, clock)
+    return RecordInboundSmsHandler(
+        InMemoryUnitOfWork(store), family, InMemoryClinicDirectory(), clock
+    )
 
 
 def patient_of_inbound(store: InMemoryStore) -> int | None:
@@ -356,7 +381,9 @@ def test_without_a_coordinator_the_activity_goes_to_whoever_last_reached_out(
     clock.advance(timedelta(minutes=5))
     call_from(store, patients, clock, ROBIN, uncoordinated, PAT_PHONE)
     clock.advance(timedelta(minutes=5))
-    record_sms = RecordInboundSmsHandler(InMemoryUnitOfWork(store), patients, clock)
+    record_sms = RecordInboundSmsHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), clock
+    )
 
     recorded = record_sms(inbound_sms())
 
@@ -371,7 +398,9 @@ def test_an_earlier_inbound_sms_does_not_count_as_reaching_out(
     patients = InMemoryPatientDirectory((uncoordinated,))
     text_from(store, patients, clock, DANA, uncoordinated, PAT_PHONE)
     clock.advance(timedelta(minutes=5))
-    record_sms = RecordInboundSmsHandler(InMemoryUnitOfWork(store), patients, clock)
+    record_sms = RecordInboundSmsHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), clock
+    )
     record_sms(inbound_sms(sid="SM" + "1" * 32))
     clock.advance(timedelta(minutes=5))
 
@@ -386,7 +415,10 @@ def test_with_no_coordinator_and_no_one_reaching_out_the_activity_is_unassigned(
 ) -> None:
     uncoordinated = Patient(id=123, clinic_id=1, phones=(PAT_PHONE,))
     record_sms = RecordInboundSmsHandler(
-        InMemoryUnitOfWork(store), InMemoryPatientDirectory((uncoordinated,)), clock
+        InMemoryUnitOfWork(store),
+        InMemoryPatientDirectory((uncoordinated,)),
+        InMemoryClinicDirectory(),
+        clock,
     )
 
     recorded = record_sms(inbound_sms())
@@ -400,7 +432,9 @@ def test_the_coordinator_is_assigned_even_if_someone_else_reached_out_last(
 ) -> None:
     text_from(store, patients, clock, ROBIN, PAT, PAT_PHONE)
     clock.advance(timedelta(minutes=5))
-    record_sms = RecordInboundSmsHandler(InMemoryUnitOfWork(store), patients, clock)
+    record_sms = RecordInboundSmsHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), clock
+    )
 
     recorded = record_sms(inbound_sms())
 
@@ -484,10 +518,21 @@ def test_opting_out_keeps_when_it_happened(
 ) -> None:
     record_sms(inbound_sms("STOP"))
 
-    assert store.opt_outs.opted_out == {PAT_PHONE.e164: clock.now()}
+    [message] = store.messages.rows.values()
+    assert store.consent.entries == [
+        ConsentEntry(
+            PAT_PHONE,
+            None,
+            ConsentAction.OPT_OUT,
+            ConsentSource.KEYWORD,
+            clock.now(),
+            sms_id=message.id,
+            id=1,
+        )
+    ]
 
 
-def test_a_second_stop_keeps_the_time_of_the_first(
+def test_a_second_stop_is_a_second_entry_and_the_first_keeps_its_time(
     record_sms: RecordInboundSmsHandler, store: InMemoryStore, clock: FixedClock
 ) -> None:
     record_sms(inbound_sms("STOP", sid="SM" + "1" * 32))
@@ -496,7 +541,11 @@ def test_a_second_stop_keeps_the_time_of_the_first(
 
     record_sms(inbound_sms("STOP", sid="SM" + "2" * 32))
 
-    assert store.opt_outs.opted_out == {PAT_PHONE.e164: first_at}
+    assert [(e.action, e.at) for e in store.consent.entries] == [
+        (ConsentAction.OPT_OUT, first_at),
+        (ConsentAction.OPT_OUT, first_at + timedelta(days=1)),
+    ]
+    assert opted_out(store) == {PAT_PHONE.e164}
 
 
 def test_a_stop_sms_is_still_recorded_with_its_activity(
@@ -518,6 +567,10 @@ def test_a_start_word_opts_the_sender_back_in(
     record_sms(inbound_sms(word, sid="SM" + "2" * 32))
 
     assert opted_out(store) == set()
+    assert ledger(store) == [
+        (PAT_PHONE.e164, None, ConsentAction.OPT_OUT, 1),
+        (PAT_PHONE.e164, None, ConsentAction.OPT_IN, 2),
+    ]
 
 
 def test_help_leaves_an_opted_out_sender_opted_out(
@@ -581,6 +634,10 @@ def test_twilios_opt_out_type_opts_back_in_whatever_the_body(
     record_sms(inbound_sms("Bonjour", sid="SM" + "2" * 32, opt_out_type="START"))
 
     assert opted_out(store) == set()
+    assert ledger(store) == [
+        (PAT_PHONE.e164, None, ConsentAction.OPT_OUT, 1),
+        (PAT_PHONE.e164, None, ConsentAction.OPT_IN, 2),
+    ]
 
 
 def test_an_unknown_sender_who_texts_stop_is_opted_out(
@@ -608,6 +665,10 @@ def test_a_repeated_stop_webhook_does_not_undo_a_later_start(
     record_sms(inbound_sms("STOP", sid="SM" + "1" * 32))  # Twilio retries the first webhook
 
     assert opted_out(store) == set()
+    assert ledger(store) == [
+        (PAT_PHONE.e164, None, ConsentAction.OPT_OUT, 1),
+        (PAT_PHONE.e164, None, ConsentAction.OPT_IN, 2),
+    ]
 
 
 def test_a_patient_who_texted_stop_cannot_be_texted(
@@ -617,7 +678,9 @@ def test_a_patient_who_texted_stop_cannot_be_texted(
     clock: FixedClock,
 ) -> None:
     gateway = FakeGateway()
-    send_sms = SendSmsHandler(InMemoryUnitOfWork(store), patients, gateway, clock)
+    send_sms = SendSmsHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), gateway, clock
+    )
     record_sms(inbound_sms("stop"))
 
     with pytest.raises(RecipientOptedOut):
@@ -698,7 +761,9 @@ def test_a_call_from_a_shared_number_is_matched_to_the_patient_contacted_at_it(
 ) -> None:
     call_from(store, family, clock, DANA, OLDER, FAMILY_PHONE)
     clock.advance(timedelta(minutes=5))
-    record_call = RecordInboundCallHandler(InMemoryUnitOfWork(store), family, users, clock)
+    record_call = RecordInboundCallHandler(
+        InMemoryUnitOfWork(store), family, InMemoryClinicDirectory(), users, clock
+    )
 
     recorded = record_call(inbound_call(from_number=FAMILY_PHONE.e164))
 
@@ -721,7 +786,12 @@ def test_a_call_goes_to_the_clinic_when_the_coordinator_has_no_phone(
 ) -> None:
     patients = InMemoryPatientDirectory((Patient(123, 1, (PAT_PHONE,), coordinator_id=LEE.id),))
     record_call = RecordInboundCallHandler(
-        InMemoryUnitOfWork(store), patients, users, clock, clinic_number=FRONT_DESK
+        InMemoryUnitOfWork(store),
+        patients,
+        InMemoryClinicDirectory(),
+        users,
+        clock,
+        clinic_number=FRONT_DESK,
     )
 
     recorded = record_call(inbound_call())
@@ -734,7 +804,12 @@ def test_a_call_goes_to_the_clinic_when_the_coordinator_is_not_a_known_user(
 ) -> None:
     patients = InMemoryPatientDirectory((Patient(123, 1, (PAT_PHONE,), coordinator_id=999),))
     record_call = RecordInboundCallHandler(
-        InMemoryUnitOfWork(store), patients, users, clock, clinic_number=FRONT_DESK
+        InMemoryUnitOfWork(store),
+        patients,
+        InMemoryClinicDirectory(),
+        users,
+        clock,
+        clinic_number=FRONT_DESK,
     )
 
     recorded = record_call(inbound_call())
@@ -746,7 +821,9 @@ def test_a_call_goes_to_no_one_without_a_coordinators_phone_or_a_clinic_number(
     store: InMemoryStore, users: InMemoryUserDirectory, clock: FixedClock
 ) -> None:
     patients = InMemoryPatientDirectory((Patient(123, 1, (PAT_PHONE,), coordinator_id=LEE.id),))
-    record_call = RecordInboundCallHandler(InMemoryUnitOfWork(store), patients, users, clock)
+    record_call = RecordInboundCallHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), users, clock
+    )
 
     recorded = record_call(inbound_call())
 
@@ -769,7 +846,12 @@ def test_without_a_coordinator_a_call_goes_to_whoever_last_reached_out(
     text_from(store, patients, clock, ROBIN, uncoordinated, PAT_PHONE)
     clock.advance(timedelta(minutes=5))
     record_call = RecordInboundCallHandler(
-        InMemoryUnitOfWork(store), patients, users, clock, clinic_number=FRONT_DESK
+        InMemoryUnitOfWork(store),
+        patients,
+        InMemoryClinicDirectory(),
+        users,
+        clock,
+        clinic_number=FRONT_DESK,
     )
 
     recorded = record_call(inbound_call())

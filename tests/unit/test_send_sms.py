@@ -9,6 +9,7 @@ import pytest
 from ecm_comms.adapters.memory import (
     FakeGateway,
     FixedClock,
+    InMemoryClinicDirectory,
     InMemoryPatientDirectory,
     InMemoryStore,
     InMemoryUnitOfWork,
@@ -17,6 +18,7 @@ from ecm_comms.adapters.memory.unit_of_work import InMemoryEvents
 from ecm_comms.domain.activities import ActivityStatus, Event
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.commands import ApplyStatus, SendSms
+from ecm_comms.domain.consent import ConsentAction, ConsentEntry, ConsentSource
 from ecm_comms.domain.errors import (
     CommunicationFailed,
     DomainError,
@@ -61,7 +63,7 @@ def uow(store: InMemoryStore) -> InMemoryUnitOfWork:
 @pytest.fixture
 def send_sms(uow: InMemoryUnitOfWork, gateway: FakeGateway, clock: FixedClock) -> SendSmsHandler:
     patients = InMemoryPatientDirectory((PAT, ANOTHER_CLINICS_PATIENT))
-    return SendSmsHandler(uow, patients, gateway, clock)
+    return SendSmsHandler(uow, patients, InMemoryClinicDirectory(), gateway, clock)
 
 
 def assert_nothing_recorded(store: InMemoryStore) -> None:
@@ -201,7 +203,9 @@ def test_another_clinics_patient_is_not_found_even_if_the_directory_returns_them
     gateway: FakeGateway, clock: FixedClock
 ) -> None:
     patients = ClinicBlindDirectory((ANOTHER_CLINICS_PATIENT,))
-    send_sms = SendSmsHandler(InMemoryUnitOfWork(), patients, gateway, clock)
+    send_sms = SendSmsHandler(
+        InMemoryUnitOfWork(), patients, InMemoryClinicDirectory(), gateway, clock
+    )
 
     with pytest.raises(PatientNotFound):
         send_sms(sms(patient_id=ANOTHER_CLINICS_PATIENT.id))
@@ -315,7 +319,9 @@ def watching_gateway(store: InMemoryStore) -> WatchingGateway:
 def send_sms_watched(
     uow: InMemoryUnitOfWork, watching_gateway: WatchingGateway, clock: FixedClock
 ) -> SendSmsHandler:
-    return SendSmsHandler(uow, InMemoryPatientDirectory((PAT,)), watching_gateway, clock)
+    return SendSmsHandler(
+        uow, InMemoryPatientDirectory((PAT,)), InMemoryClinicDirectory(), watching_gateway, clock
+    )
 
 
 def test_the_sms_is_committed_as_queued_without_a_sid_before_the_gateway_is_asked(
@@ -360,7 +366,11 @@ def test_the_sender_and_status_the_provider_reports_are_recorded(
     store: InMemoryStore, clock: FixedClock
 ) -> None:
     send_sms = SendSmsHandler(
-        InMemoryUnitOfWork(store), InMemoryPatientDirectory((PAT,)), PoolGateway(), clock
+        InMemoryUnitOfWork(store),
+        InMemoryPatientDirectory((PAT,)),
+        InMemoryClinicDirectory(),
+        PoolGateway(),
+        clock,
     )
 
     send_sms(sms())
@@ -442,7 +452,7 @@ def test_a_refusal_other_than_21610_does_not_opt_the_number_out(
     with pytest.raises(CommunicationFailed):
         send_sms(sms())
 
-    assert store.opt_outs.opted_out == {}
+    assert store.consent.entries == []
 
 
 def test_an_unreachable_gateway_that_is_safe_to_retry_keeps_the_sms_as_failed(
@@ -517,7 +527,9 @@ OPTED_OUT = GatewayError("Attempt to send to unsubscribed recipient", code=21610
 
 def opt_out(store: InMemoryStore, phone: PhoneNumber, clock: FixedClock) -> None:
     with InMemoryUnitOfWork(store) as uow:
-        uow.opt_outs.opt_out(phone, clock.now())
+        uow.consent.append(
+            ConsentEntry(phone, None, ConsentAction.OPT_OUT, ConsentSource.KEYWORD, clock.now())
+        )
         uow.commit()
 
 
@@ -562,7 +574,9 @@ def test_an_opted_out_number_does_not_stop_sms_to_the_patients_other_numbers(
     patients = InMemoryPatientDirectory(
         (Patient(id=PAT.id, clinic_id=1, phones=(PAT_PHONE, other)),)
     )
-    send_sms = SendSmsHandler(InMemoryUnitOfWork(store), patients, gateway, clock)
+    send_sms = SendSmsHandler(
+        InMemoryUnitOfWork(store), patients, InMemoryClinicDirectory(), gateway, clock
+    )
     opt_out(store, PAT_PHONE, clock)
 
     send_sms(sms(phone_number=other.e164))
@@ -575,7 +589,9 @@ def test_a_number_that_opted_back_in_can_be_texted_again(
 ) -> None:
     opt_out(store, PAT_PHONE, clock)
     with InMemoryUnitOfWork(store) as uow:
-        uow.opt_outs.opt_in(PAT_PHONE)
+        uow.consent.append(
+            ConsentEntry(PAT_PHONE, None, ConsentAction.OPT_IN, ConsentSource.KEYWORD, clock.now())
+        )
         uow.commit()
 
     send_sms(sms())
@@ -591,7 +607,18 @@ def test_twilios_21610_refusal_opts_the_number_out(
     with pytest.raises(CommunicationFailed):
         send_sms(sms())
 
-    assert store.opt_outs.opted_out == {PAT_PHONE.e164: clock.now()}
+    [message] = store.messages.rows.values()
+    assert store.consent.entries == [
+        ConsentEntry(
+            PAT_PHONE,
+            None,
+            ConsentAction.OPT_OUT,
+            ConsentSource.CARRIER,
+            clock.now(),
+            sms_id=message.id,
+            id=1,
+        )
+    ]
 
 
 def test_twilios_21610_refusal_keeps_the_sms_as_failed_with_twilios_words(
@@ -649,7 +676,11 @@ def send_sms_failing(
     failing_store: InMemoryStore, gateway: FakeGateway, clock: FixedClock
 ) -> SendSmsHandler:
     return SendSmsHandler(
-        InMemoryUnitOfWork(failing_store), InMemoryPatientDirectory((PAT,)), gateway, clock
+        InMemoryUnitOfWork(failing_store),
+        InMemoryPatientDirectory((PAT,)),
+        InMemoryClinicDirectory(),
+        gateway,
+        clock,
     )
 
 
@@ -691,7 +722,9 @@ class RacingGateway(FakeGateway):
 
     def __init__(self, store: InMemoryStore, clock: FixedClock) -> None:
         super().__init__()
-        self._apply = ApplyStatusHandler(InMemoryUnitOfWork(store), clock)
+        self._apply = ApplyStatusHandler(
+            InMemoryUnitOfWork(store), InMemoryClinicDirectory(), clock
+        )
 
     def send_sms(self, sms: OutboundSms) -> SmsReceipt:
         receipt = super().send_sms(sms)
@@ -703,7 +736,11 @@ class RacingGateway(FakeGateway):
 def send_sms_racing(store: InMemoryStore, clock: FixedClock) -> SendSmsHandler:
     gateway = RacingGateway(store, clock)
     return SendSmsHandler(
-        InMemoryUnitOfWork(store), InMemoryPatientDirectory((PAT,)), gateway, clock
+        InMemoryUnitOfWork(store),
+        InMemoryPatientDirectory((PAT,)),
+        InMemoryClinicDirectory(),
+        gateway,
+        clock,
     )
 
 

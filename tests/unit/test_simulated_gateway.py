@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from ecm_comms.adapters.simulated_gateway import SimulatedGateway
+from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
+from ecm_comms.domain.clinics import Sender
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import SmsBody
@@ -15,14 +16,16 @@ from ecm_comms.ports.gateway import OutboundCall, OutboundSms
 
 PATIENT = PhoneNumber("+18051234567")
 HELLO = SmsBody("Hello")
+CLINIC = PhoneNumber("+18059876543")
+SHARED = Sender(DEFAULT_SENDER)  # what a clinic without numbers of its own sends from
 
 
-def sms_to(to: PhoneNumber = PATIENT) -> OutboundSms:
-    return OutboundSms(record_id=1, to=to, body=HELLO)
+def sms_to(to: PhoneNumber = PATIENT, sender: Sender = SHARED) -> OutboundSms:
+    return OutboundSms(record_id=1, to=to, body=HELLO, sender=sender)
 
 
-def call_to(to: PhoneNumber = PATIENT) -> OutboundCall:
-    return OutboundCall(record_id=1, to=to, connect_to=None)
+def call_to(to: PhoneNumber = PATIENT, sender: Sender = SHARED) -> OutboundCall:
+    return OutboundCall(record_id=1, to=to, connect_to=None, sender=sender)
 
 
 def test_an_sms_sid_is_sm_and_32_lowercase_hex_digits() -> None:
@@ -53,26 +56,40 @@ def test_a_new_call_is_queued() -> None:
     assert SimulatedGateway().start_call(call_to()).status is CallStatus.QUEUED
 
 
-def test_the_receipt_names_the_configured_sender() -> None:
-    clinic = PhoneNumber("+18059876543")
+def test_the_receipt_names_the_configured_sender_when_asked_to_send_from_it() -> None:
+    gateway = SimulatedGateway(sender=CLINIC)
 
-    assert SimulatedGateway(sender=clinic).send_sms(sms_to()).sender == clinic
+    assert gateway.send_sms(sms_to(sender=Sender(gateway.sender))).sender == CLINIC
+
+
+def test_the_receipt_names_the_number_it_was_asked_to_send_from() -> None:
+    clinics_own = Sender(PhoneNumber("+18055550600"), clinic_id=1)
+
+    receipt = SimulatedGateway(sender=CLINIC).send_sms(sms_to(sender=clinics_own))
+
+    assert receipt.sender == clinics_own.number
 
 
 def test_the_sender_is_the_configured_number() -> None:
-    clinic = PhoneNumber("+18059876543")
-
-    assert SimulatedGateway(sender=clinic).sender == clinic
+    assert SimulatedGateway(sender=CLINIC).sender == CLINIC
 
 
 def test_without_a_configured_number_the_sender_is_twilios_magic_sender() -> None:
     assert SimulatedGateway().sender == PhoneNumber("+15005550006")
 
 
-def test_the_call_receipt_names_the_configured_sender() -> None:
-    clinic = PhoneNumber("+18059876543")
+def test_the_call_receipt_names_the_configured_sender_when_asked_to_call_from_it() -> None:
+    gateway = SimulatedGateway(sender=CLINIC)
 
-    assert SimulatedGateway(sender=clinic).start_call(call_to()).sender == clinic
+    assert gateway.start_call(call_to(sender=Sender(gateway.sender))).sender == CLINIC
+
+
+def test_the_call_receipt_names_the_number_it_was_asked_to_call_from() -> None:
+    clinics_own = Sender(PhoneNumber("+18055550600"), clinic_id=1)
+
+    receipt = SimulatedGateway(sender=CLINIC).start_call(call_to(sender=clinics_own))
+
+    assert receipt.sender == clinics_own.number
 
 
 def test_twilios_invalid_number_refuses_an_sms_with_21211() -> None:
