@@ -3,17 +3,12 @@ of the in-memory fakes that host services use in their own tests."""
 
 from ecm_comms.adapters.memory import FakeGateway, FixedClock, InMemoryUnitOfWork
 from ecm_comms.adapters.sql import liveness, types
-from ecm_comms.container import Container
 from ecm_comms.entrypoints.cli.server import GunicornServer
 
 # The fakes' API for tests (here and in host services).
 FixedClock.advance
 FakeGateway.fail_next
 InMemoryUnitOfWork.committed
-
-# Use cases the container offers host services that no entrypoint here calls yet (SMS consent).
-Container.get_consent
-Container.record_consent
 
 # SQLAlchemy's TypeDecorator hooks and pool event listeners.
 types.UtcDateTime.impl

@@ -206,6 +206,7 @@ def test_twilios_opted_out_error_opts_the_number_out(
         "sms_id": only_row(container, tables.text_messages)["id"],
         "user_id": None,
         "note": None,
+        "recorded_for_clinic_id": 1,
         "at": datetime(2024, 11, 27, 10, 0, tzinfo=UTC),
     }
     assert the_sms_row(container)["status"] == "failed"

@@ -271,7 +271,7 @@ def a_single_number_deployment_at_0003(engine: Engine) -> BeforeClinics:
                 direction="inbound",
                 to_number=TWILIO_FROM_NUMBER,
                 from_number=TEXTED_STOP,
-                body="STOP",
+                body=" stop\n",  # trimmed and in any case, as the service reads keywords
                 status="received",
                 twilio_sid="SM" + "c" * 32,
                 created_at=AT + timedelta(hours=1),
@@ -328,6 +328,7 @@ def test_upgrading_from_0003_keeps_each_opt_out_in_the_shared_numbers_consent_le
             "sms_id": before.refused_sms_id,
             "user_id": None,
             "note": None,
+            "recorded_for_clinic_id": 1,
             "at": AT,
         },
         {
@@ -338,6 +339,7 @@ def test_upgrading_from_0003_keeps_each_opt_out_in_the_shared_numbers_consent_le
             "sms_id": before.stop_sms_id,
             "user_id": None,
             "note": None,
+            "recorded_for_clinic_id": None,
             "at": AT + timedelta(hours=1),
         },
         {
@@ -348,6 +350,7 @@ def test_upgrading_from_0003_keeps_each_opt_out_in_the_shared_numbers_consent_le
             "sms_id": None,
             "user_id": None,
             "note": None,
+            "recorded_for_clinic_id": None,
             "at": AT + timedelta(hours=2),
         },
     ]

@@ -330,6 +330,7 @@ def test_a_callback_with_error_21610_opts_the_recipient_out(world: World) -> Non
             ConsentSource.CARRIER,
             world.clock.now(),
             sms_id=world.message.id,
+            recorded_for=world.message.clinic_id,
             id=1,
         )
     ]

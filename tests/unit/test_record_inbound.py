@@ -527,6 +527,7 @@ def test_opting_out_keeps_when_it_happened(
             ConsentSource.KEYWORD,
             clock.now(),
             sms_id=message.id,
+            recorded_for=message.clinic_id,
             id=1,
         )
     ]

@@ -616,6 +616,7 @@ def test_twilios_21610_refusal_opts_the_number_out(
             ConsentSource.CARRIER,
             clock.now(),
             sms_id=message.id,
+            recorded_for=message.clinic_id,
             id=1,
         )
     ]

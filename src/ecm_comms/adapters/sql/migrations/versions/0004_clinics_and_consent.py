@@ -92,13 +92,14 @@ def _ledger_of_todays_opt_outs(connection: sa.Connection) -> list[dict[str, obje
                 messages.c.error_code == _OPTED_OUT_ERROR_CODE,
             )
         ).scalar()
-        keyword = connection.execute(
-            sa.select(sa.func.max(messages.c.id)).where(
-                messages.c.direction == "inbound",
-                messages.c.from_number == phone,
-                sa.func.upper(sa.func.trim(messages.c.body)).in_(_OPT_OUT_WORDS),
-            )
-        ).scalar()
+        # The latest opt-out word from the number, trimmed as the service trims it (SQL's TRIM
+        # keeps newlines and tabs).
+        inbound = connection.execute(
+            sa.select(messages.c.id, messages.c.body)
+            .where(messages.c.direction == "inbound", messages.c.from_number == phone)
+            .order_by(messages.c.id.desc())
+        )
+        keyword = next((i for i, body in inbound if body.strip().upper() in _OPT_OUT_WORDS), None)
         sms_id = keyword if keyword is not None else refused
         recorded_for = connection.execute(
             sa.select(messages.c.clinic_id).where(messages.c.id == sms_id)
