@@ -163,7 +163,10 @@ class RunningStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.standin))
         self._server.daemon_threads = True
         self.standin.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # shutdown() waits for the serving loop's next poll: a short poll ends each test quickly.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> TwilioStandIn:
         self._thread.start()
