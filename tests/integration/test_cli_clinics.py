@@ -57,7 +57,7 @@ def test_list_shows_each_clinic_with_its_details_and_numbers(database_url: str) 
         "1  Harbor Health  NPI 1234567893  America/New_York  main line +18055550100\n"
         "    +18059876543 (sending)\n"
         f"    +18059870002 via {SERVICE_SID}\n"
-        "2  Mesa Clinic  NPI no NPI  America/Los_Angeles  main line no main line\n"
+        "2  Mesa Clinic  no NPI  America/Los_Angeles  no main line\n"
         "    no numbers: sends from the shared number\n"
     )
 
@@ -94,7 +94,7 @@ def test_upserting_a_clinic_again_keeps_its_numbers(database_url: str) -> None:
     upsert(database_url, 1, "Harbor Health Center")
 
     assert listed(database_url).splitlines()[:2] == [
-        "1  Harbor Health Center  NPI no NPI  America/Los_Angeles  main line no main line",
+        "1  Harbor Health Center  no NPI  America/Los_Angeles  no main line",
         "    +18059876543 (sending)",
     ]
 
@@ -218,7 +218,7 @@ def test_the_demo_sets_up_clinic_one_texting_from_twilios_test_number(
     assert result.exit_code == 0, result.output
     assert len(demo_without_serving) == 1
     assert listed(database_url) == (
-        "1  Demo Clinic  NPI no NPI  America/Los_Angeles  main line no main line\n"
+        "1  Demo Clinic  no NPI  America/Los_Angeles  no main line\n"
         "    +15005550006 (sending)\n"
     )
 

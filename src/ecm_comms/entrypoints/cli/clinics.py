@@ -83,9 +83,9 @@ def clinics_list(ctx: click.Context) -> None:
 
 
 def _describe(clinic: Clinic) -> str:
-    npi = clinic.npi.value if clinic.npi else "no NPI"
-    phone = clinic.phone.e164 if clinic.phone else "no main line"
-    lines = [f"{clinic.id}  {clinic.name}  NPI {npi}  {clinic.timezone}  main line {phone}"]
+    npi = f"NPI {clinic.npi.value}" if clinic.npi else "no NPI"
+    phone = f"main line {clinic.phone.e164}" if clinic.phone else "no main line"
+    lines = [f"{clinic.id}  {clinic.name}  {npi}  {clinic.timezone}  {phone}"]
     sending = clinic.sending_number
     for number in clinic.numbers:
         marks = [" (sending)" if number == sending else ""]
