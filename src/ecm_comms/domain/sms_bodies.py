@@ -24,7 +24,7 @@ class SmsBody:
             raise ValidationError(BODY_REQUIRED)
         if len(raw) > MAX_SMS_BODY_LENGTH:
             raise ValidationError(BODY_TOO_LONG)
-        if not _sendable(raw):
+        if not storable_text(raw):
             raise ValidationError(BODY_UNSENDABLE)
         return cls(raw)
 
@@ -32,8 +32,9 @@ class SmsBody:
         return self.text
 
 
-def _sendable(text: str) -> bool:
-    """NUL and lone surrogates (valid in JSON strings) are neither SMS text nor storable."""
+def storable_text(text: str) -> bool:
+    """False for NUL and lone surrogates: valid in JSON strings, but neither SMS text nor
+    storable as text by the databases."""
     if "\x00" in text:
         return False
     try:

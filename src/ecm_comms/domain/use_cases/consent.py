@@ -17,6 +17,7 @@ from ecm_comms.domain.consent import (
 )
 from ecm_comms.domain.errors import InvalidInput, StaffOptInRefused, ValidationError
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.sms_bodies import storable_text
 from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.unit_of_work import UnitOfWork
@@ -69,7 +70,7 @@ class RecordConsentHandler:
         note = (command.note or "").strip() or None
         if note is not None and len(note) > MAX_NOTE_LENGTH:
             problems["note"] = NOTE_TOO_LONG
-        elif note is not None and not _storable(note):
+        elif note is not None and not storable_text(note):
             problems["note"] = NOTE_UNSTORABLE
         if problems or phone is None:
             raise InvalidInput.of_fields(problems)
@@ -91,17 +92,6 @@ class RecordConsentHandler:
             uow.consent.append(entry)
             uow.commit()
         return self._views.consent(phone, scope).as_seen_by(user.clinic_id)
-
-
-def _storable(text: str) -> bool:
-    """NUL and lone surrogates (valid in JSON strings) cannot be stored as text."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _parse_phone(raw: str | None, region: str) -> PhoneNumber:
