@@ -18,6 +18,7 @@ from ecm_comms.adapters.sql.clinics import SqlClinicDirectory
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.idempotency import SqlIdempotencyKeys
+from ecm_comms.adapters.sql.reports import SqlReportViews
 from ecm_comms.adapters.sql.unit_of_work import SqlUnitOfWork
 from ecm_comms.adapters.sql.views import SqlCommunicationViews, SqlConsentViews
 from ecm_comms.adapters.system_clock import SystemClock
@@ -27,6 +28,7 @@ from ecm_comms.domain.use_cases.accounts import (
     IssueTokenHandler,
     RegisterUserHandler,
     RevokeTokenHandler,
+    SetUserRoleHandler,
     UpsertPatientHandler,
 )
 from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
@@ -93,6 +95,7 @@ class Container(containers.DeclarativeContainer):
     uow = providers.Factory(SqlUnitOfWork, engine)
     views = providers.Singleton(SqlCommunicationViews, engine)
     consent_views = providers.Singleton(SqlConsentViews, engine)
+    report_views = providers.Singleton(SqlReportViews, engine)
     idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
     sql_users = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
@@ -166,6 +169,7 @@ class Container(containers.DeclarativeContainer):
     )
     issue_token = providers.Factory(IssueTokenHandler, users=user_registry)
     revoke_token = providers.Factory(RevokeTokenHandler, users=user_registry)
+    set_user_role = providers.Factory(SetUserRoleHandler, users=user_registry)
     upsert_patient = providers.Factory(
         UpsertPatientHandler, patients=patient_registry, default_region=region
     )

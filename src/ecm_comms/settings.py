@@ -16,6 +16,7 @@ import phonenumbers
 
 from ecm_comms.domain.errors import ValidationError
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.reporting import DEFAULT_ENCOUNTER_MIN_CALL_SECONDS
 
 DEFAULT_DATABASE_URL = "sqlite:///ecm_comms.sqlite3"
 DEFAULT_REGION = "US"
@@ -77,6 +78,8 @@ class Settings:
     # Development only: Twilio's signatures go unchecked, and the server says so loudly.
     skip_webhook_signatures: bool = False
     twilio: TwilioSettings = TwilioSettings()
+    # A completed call at least this long is a PRTF "Telehealth Encounter".
+    encounter_min_call_seconds: int = DEFAULT_ENCOUNTER_MIN_CALL_SECONDS
 
 
 def settings_from_environ(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -97,6 +100,9 @@ def settings_from_environ(environ: Mapping[str, str] | None = None, **overrides:
         or DEFAULT_CALL_UNAVAILABLE_MESSAGE,
         "skip_webhook_signatures": env.get("ECM_INSECURE_SKIP_TWILIO_SIGNATURES", "").lower()
         in ("1", "true", "yes"),
+        "encounter_min_call_seconds": DEFAULT_ENCOUNTER_MIN_CALL_SECONDS
+        if (encounter := _count(env, "ECM_ENCOUNTER_MIN_CALL_SECONDS")) is None
+        else encounter,
         "twilio": TwilioSettings(
             account_sid=account_sid,
             auth_token=env.get("TWILIO_AUTH_TOKEN") or None,

@@ -120,6 +120,11 @@ def consent_scope(clinic: Clinic | None) -> int | None:
     return own.clinic_id if own else None
 
 
+def zone_of(clinic: Clinic | None) -> ZoneInfo:
+    """The clinic's time zone, in which report days are counted."""
+    return ZoneInfo(clinic.timezone if clinic else DEFAULT_TIMEZONE)
+
+
 def main_line(clinic: Clinic | None, fallback: PhoneNumber | None) -> PhoneNumber | None:
     """The number a call is put through to when no coordinator can take it."""
     return (clinic.phone if clinic else None) or fallback

@@ -34,6 +34,7 @@ class RegisterUser:
     clinic_id: int
     name: str
     phone_number: str | None = None
+    role: str | None = None  # coordinator (the default) or admin
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +52,22 @@ class RevokeToken:
 
 
 @dataclass(frozen=True, slots=True)
+class SetUserRole:
+    user_id: int
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertPatient:
     patient_id: int
     clinic_id: int
     phone_numbers: tuple[str, ...] = ()
     name: str | None = None
     coordinator_id: int | None = None
+    member_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None  # YYYY-MM-DD
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,13 @@ class UserAlreadyExists(DomainError):
     """An administrative command tried to register a user id twice."""
 
 
+class AdminRequired(DomainError):
+    """Only a clinic's admins may produce its compliance reports."""
+
+    def __init__(self) -> None:
+        super().__init__(["Admin role required"])
+
+
 class UnknownClinic(DomainError):
     """An administrative command named a clinic that has no record."""
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
 
+from ecm_comms.domain.errors import AdminRequired
 from ecm_comms.domain.phone_numbers import PhoneNumber
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"  # may also produce the clinic's compliance reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +23,11 @@ class User:
     clinic_id: int
     name: str
     phone: PhoneNumber | None = None
+    role: Role = Role.COORDINATOR
+
+    def require_admin(self) -> None:
+        if self.role is not Role.ADMIN:
+            raise AdminRequired()
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +37,10 @@ class Patient:
     phones: tuple[PhoneNumber, ...] = ()
     name: str | None = None
     coordinator_id: int | None = None
+    member_id: str | None = None  # the Medi-Cal Client Index Number (CIN)
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: date | None = None
 
     def belongs_to(self, clinic_id: int) -> bool:
         return self.clinic_id == clinic_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ecm_comms.domain.people import Patient, User
+from ecm_comms.domain.people import Patient, Role, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 
 
@@ -40,3 +40,6 @@ class UserRegistry(Protocol):
 
     def revoke_token(self, user_id: int) -> None:
         """The user's token stops working, and they have none until one is issued."""
+
+    def set_role(self, user_id: int, role: Role) -> None:
+        """``UnknownUser`` if there is no such user."""

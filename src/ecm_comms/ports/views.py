@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.history import HistoryItem, Position
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.reporting import EventRow
 
 
 class CommunicationViews(Protocol):
@@ -21,3 +24,9 @@ class CommunicationViews(Protocol):
 class ConsentViews(Protocol):
     def consent(self, phone: PhoneNumber, clinic_id: int | None) -> Consent:
         """The number's consent ledger with this clinic (None: the shared number), newest first."""
+
+
+class ReportViews(Protocol):
+    def events(self, clinic_id: int, since: datetime, until: datetime) -> Iterator[EventRow]:
+        """The clinic's events with ``since <= occurred_at < until``, oldest first, read as a
+        stream: the caller iterates to the end (or closes the iterator)."""

@@ -9,7 +9,11 @@ from ecm_comms.adapters.memory.directories import (
 from ecm_comms.adapters.memory.gateway import FakeGateway
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
-from ecm_comms.adapters.memory.views import InMemoryCommunicationViews, InMemoryConsentViews
+from ecm_comms.adapters.memory.views import (
+    InMemoryCommunicationViews,
+    InMemoryConsentViews,
+    InMemoryReportViews,
+)
 
 __all__ = [
     "FakeGateway",
@@ -19,6 +23,7 @@ __all__ = [
     "InMemoryConsentViews",
     "InMemoryIdempotencyKeys",
     "InMemoryPatientDirectory",
+    "InMemoryReportViews",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUserDirectory",

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from ecm_comms.domain.clinics import Clinic, ClinicNumber, number_taken_message
 from ecm_comms.domain.errors import NumberTaken, UnknownClinic, UnknownUser, UserAlreadyExists
-from ecm_comms.domain.people import Patient, User
+from ecm_comms.domain.people import Patient, Role, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 
 
@@ -52,6 +52,12 @@ class InMemoryUserDirectory:
         if user_id not in self.users:
             raise UnknownUser([f"User {user_id} not found"])
         self.token_digests[user_id] = token_digest
+
+    def set_role(self, user_id: int, role: Role) -> None:
+        user = self.users.get(user_id)
+        if user is None:
+            raise UnknownUser([f"User {user_id} not found"])
+        self.users[user_id] = replace(user, role=role)
 
     def revoke_token(self, user_id: int) -> None:
         if user_id not in self.users:

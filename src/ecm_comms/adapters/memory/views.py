@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore
@@ -8,6 +9,7 @@ from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.history import HistoryItem, Position
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.reporting import EventRow
 
 
 class InMemoryCommunicationViews:
@@ -41,6 +43,41 @@ class InMemoryConsentViews:
 
     def consent(self, phone: PhoneNumber, clinic_id: int | None) -> Consent:
         return self._store.consent.consent(phone, clinic_id)
+
+
+class InMemoryReportViews:
+    """``ReportViews`` over the committed records of an ``InMemoryStore``."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def events(self, clinic_id: int, since: datetime, until: datetime) -> Iterator[EventRow]:
+        events = [
+            e
+            for e in self._store.events.rows.values()
+            if e.clinic_id == clinic_id and since <= e.occurred_at < until
+        ]
+        for event in sorted(events, key=lambda e: (e.occurred_at, e.id or 0)):
+            activity = self._store.activities.rows[event.activity_id]
+            record: TextMessage | VoiceCall | None = (
+                self._store.messages.get(activity.text_message_id)
+                if activity.text_message_id is not None
+                else self._store.calls.get(activity.voice_call_id or 0)
+            )
+            assert record is not None
+            assert event.id is not None
+            yield EventRow(
+                event_id=event.id,
+                activity_id=event.activity_id,
+                patient_id=event.patient_id,
+                channel=event.event_type,
+                direction=record.direction,
+                status=str(record.status),
+                duration_seconds=record.duration_seconds if isinstance(record, VoiceCall) else None,
+                occurred_at=event.occurred_at,
+                performed_by_id=activity.performed_by_id,
+                assigned_to_id=activity.assigned_to_id,
+            )
 
 
 def _order(item: HistoryItem) -> tuple[datetime, str, int]:

@@ -13,14 +13,24 @@ from sqlalchemy.exc import IntegrityError
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import begin, reading
 from ecm_comms.domain.errors import UnknownUser, UserAlreadyExists
-from ecm_comms.domain.people import Patient, User
+from ecm_comms.domain.people import Patient, Role, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
 
 # Built once, executed with parameters (see repositories.py).
 _p, _phones, _u = tables.patients, tables.patient_phones, tables.users
 # Patients with their phone numbers in one query, most recently updated first.
 _PATIENTS = (
-    select(_p.c.id, _p.c.clinic_id, _p.c.name, _p.c.coordinator_id, _phones.c.phone)
+    select(
+        _p.c.id,
+        _p.c.clinic_id,
+        _p.c.name,
+        _p.c.coordinator_id,
+        _p.c.member_id,
+        _p.c.first_name,
+        _p.c.last_name,
+        _p.c.date_of_birth,
+        _phones.c.phone,
+    )
     .outerjoin(_phones, _phones.c.patient_id == _p.c.id)
     .order_by(_p.c.updated_at.desc(), _p.c.id, _phones.c.position)
 )
@@ -59,7 +69,14 @@ class SqlPatientDirectory:
         patients: dict[int, Patient] = {}
         for row in rows:
             known = patients.get(row.id) or Patient(
-                id=row.id, clinic_id=row.clinic_id, name=row.name, coordinator_id=row.coordinator_id
+                id=row.id,
+                clinic_id=row.clinic_id,
+                name=row.name,
+                coordinator_id=row.coordinator_id,
+                member_id=row.member_id,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                date_of_birth=row.date_of_birth,
             )
             if row.phone is not None:
                 known = replace(known, phones=(*known.phones, PhoneNumber(row.phone)))
@@ -71,6 +88,10 @@ class SqlPatientDirectory:
             "clinic_id": patient.clinic_id,
             "name": patient.name,
             "coordinator_id": patient.coordinator_id,
+            "member_id": patient.member_id,
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "date_of_birth": patient.date_of_birth,
             "updated_at": self._now(),
         }
         with begin(self._engine) as connection:
@@ -106,7 +127,7 @@ class SqlUserDirectory:
     def _user(self, query: Select[Any], parameters: dict[str, Any]) -> User | None:
         with reading(self._engine) as connection:
             row = connection.execute(query, parameters).first()
-        return None if row is None else _user(row.id, row.clinic_id, row.name, row.phone)
+        return None if row is None else _user(row.id, row.clinic_id, row.name, row.phone, row.role)
 
     def add(self, user: User, token_digest: str) -> None:
         try:
@@ -117,6 +138,7 @@ class SqlUserDirectory:
                         clinic_id=user.clinic_id,
                         name=user.name,
                         phone=user.phone.e164 if user.phone else None,
+                        role=user.role.value,
                         token_digest=token_digest,
                         created_at=self._now(),
                     )
@@ -130,20 +152,25 @@ class SqlUserDirectory:
     def revoke_token(self, user_id: int) -> None:
         self._set_token_digest(user_id, None)
 
+    def set_role(self, user_id: int, role: Role) -> None:
+        self._set(user_id, role=role.value)
+
     def _set_token_digest(self, user_id: int, token_digest: str | None) -> None:
+        self._set(user_id, token_digest=token_digest)
+
+    def _set(self, user_id: int, **values: Any) -> None:
         u = tables.users
         with begin(self._engine) as connection:
-            result = connection.execute(
-                update(u).where(u.c.id == user_id).values(token_digest=token_digest)
-            )
+            result = connection.execute(update(u).where(u.c.id == user_id).values(values))
         if result.rowcount == 0:
             raise UnknownUser([f"User {user_id} not found"])
 
 
-def _user(user_id: int, clinic_id: int, name: str, phone: str | None) -> User:
+def _user(user_id: int, clinic_id: int, name: str, phone: str | None, role: str) -> User:
     return User(
         id=user_id,
         clinic_id=clinic_id,
         name=name,
         phone=PhoneNumber(phone) if phone else None,
+        role=Role(role),
     )

@@ -7,9 +7,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -37,6 +39,7 @@ users = Table(
     Column("phone", String(20)),
     Column("token_digest", String(64), unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("role", String(20), nullable=False, server_default="coordinator"),
 )
 
 patients = Table(
@@ -47,6 +50,10 @@ patients = Table(
     Column("name", String(200)),
     Column("coordinator_id", BigInteger),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("member_id", String(20)),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("date_of_birth", Date),
 )
 
 patient_phones = Table(
@@ -188,6 +195,25 @@ consent_entries = Table(
     Column("at", UtcDateTime, nullable=False),
     # A send checks the latest entry of its recipient with its clinic.
     Index("ix_consent_entries_phone_clinic_id_id", "phone", "clinic_id", "id"),
+)
+
+# Every PRTF report produced, with its file exactly as it was handed to the health plan.
+prtf_reports = Table(
+    "prtf_reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("filename", String(100), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("provider_npi", String(10), nullable=False),
+    Column("provider_name", String(200)),
+    Column("provider_phone", String(20)),
+    Column("patient_count", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_by_id", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_prtf_reports_clinic_id_created_at", "clinic_id", "created_at"),
 )
 
 # A user's Idempotency-Key, the request it was first used for, and the answer given.

@@ -9,6 +9,7 @@ from ecm_comms.domain.commands import (
     IssueToken,
     RegisterUser,
     RevokeToken,
+    SetUserRole,
     UpsertPatient,
 )
 from ecm_comms.domain.errors import (
@@ -18,8 +19,9 @@ from ecm_comms.domain.errors import (
     UserAlreadyExists,
     ValidationError,
 )
-from ecm_comms.domain.people import Patient, User
+from ecm_comms.domain.people import Patient, Role, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.reporting import parse_day
 from ecm_comms.domain.tokens import ApiToken
 from ecm_comms.ports.directories import PatientRegistry, UserDirectory, UserRegistry
 
@@ -57,7 +59,14 @@ class RegisterUserHandler:
         if self._users.get(command.user_id) is not None:
             raise UserAlreadyExists([f"User {command.user_id} already exists"])
         phone = _parse_optional(command.phone_number, self._region)
-        user = User(id=command.user_id, clinic_id=command.clinic_id, name=command.name, phone=phone)
+        role = parse_role(command.role) if command.role else Role.COORDINATOR
+        user = User(
+            id=command.user_id,
+            clinic_id=command.clinic_id,
+            name=command.name,
+            phone=phone,
+            role=role,
+        )
         token = ApiToken.generate()
         self._users.add(user, token.digest)
         return UserRegistered(user, token)
@@ -83,6 +92,23 @@ class RevokeTokenHandler:
         self._users.revoke_token(command.user_id)
 
 
+class SetUserRoleHandler:
+    def __init__(self, users: UserRegistry) -> None:
+        self._users = users
+
+    def __call__(self, command: SetUserRole) -> Role:
+        role = parse_role(command.role)
+        self._users.set_role(command.user_id, role)
+        return role
+
+
+def parse_role(raw: str) -> Role:
+    try:
+        return Role(raw.strip().lower())
+    except ValueError:
+        raise InvalidInput(["Role must be coordinator or admin"], ["role"]) from None
+
+
 class UpsertPatientHandler:
     def __init__(self, patients: PatientRegistry, default_region: str = "US") -> None:
         self._patients = patients
@@ -99,17 +125,33 @@ class UpsertPatientHandler:
                 continue
             if phone not in phones:
                 phones.append(phone)
+        fields: list[str | None] = [None] * len(problems)
+        born = None
+        if command.date_of_birth:
+            try:
+                born = parse_day(command.date_of_birth, "date_of_birth")
+            except InvalidInput as invalid:
+                problems += invalid.messages
+                fields += invalid.fields
         if problems:
-            raise InvalidInput(problems)
+            raise InvalidInput(problems, fields)
         patient = Patient(
             id=command.patient_id,
             clinic_id=command.clinic_id,
             phones=tuple(phones),
             name=command.name,
             coordinator_id=command.coordinator_id,
+            member_id=_text(command.member_id),
+            first_name=_text(command.first_name),
+            last_name=_text(command.last_name),
+            date_of_birth=born,
         )
         self._patients.upsert(patient)
         return patient
+
+
+def _text(raw: str | None) -> str | None:
+    return (raw or "").strip() or None
 
 
 def _parse_optional(raw: str | None, region: str) -> PhoneNumber | None:

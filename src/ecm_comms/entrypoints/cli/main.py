@@ -7,9 +7,16 @@ import logging
 import click
 
 from ecm_comms.adapters.sql.schema import upgrade
-from ecm_comms.domain.commands import IssueToken, RegisterUser, RevokeToken, UpsertPatient
+from ecm_comms.domain.commands import (
+    IssueToken,
+    RegisterUser,
+    RevokeToken,
+    SetUserRole,
+    UpsertPatient,
+)
 from ecm_comms.entrypoints.cli.clinics import clinics
 from ecm_comms.entrypoints.cli.demo import demo
+from ecm_comms.entrypoints.cli.reports import reports
 from ecm_comms.entrypoints.cli.server import serve as run_server
 from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
 from ecm_comms.entrypoints.http.idempotency import IdempotentRequests
@@ -57,16 +64,21 @@ def users() -> None:
 @click.option("--clinic-id", type=int, required=True)
 @click.option("--name", required=True)
 @click.option("--phone", default=None, help="Where their patients' calls are connected.")
+@click.option(
+    "--role", default="coordinator", show_default=True, help="coordinator or admin (reports)."
+)
 @click.pass_context
 def users_create(
-    ctx: click.Context, user_id: int, clinic_id: int, name: str, phone: str | None
+    ctx: click.Context, user_id: int, clinic_id: int, name: str, phone: str | None, role: str
 ) -> None:
     """Register a user; prints their API token as the last line (only its hash is stored)."""
     with refusals_as_exit():
         registered = container_of(ctx).register_user()(
-            RegisterUser(user_id=user_id, clinic_id=clinic_id, name=name, phone_number=phone)
+            RegisterUser(user_id, clinic_id, name, phone_number=phone, role=role)
         )
-    click.echo(f"Created user {registered.user.id} in clinic {registered.user.clinic_id}.")
+    user = registered.user
+    click.echo(f"Created user {user.id} in clinic {user.clinic_id}.")
+    click.echo(f"Role: {user.role}.")
     click.echo("API token (shown once, send it as X-User-Token):")
     click.echo(registered.token.value)
 
@@ -90,6 +102,17 @@ def users_revoke_token(ctx: click.Context, user_id: int) -> None:
     with refusals_as_exit():
         container_of(ctx).revoke_token()(RevokeToken(user_id))
     click.echo(f"User {user_id} has no working API token now.")
+
+
+@users.command("set-role")
+@click.option("--id", "user_id", type=int, required=True)
+@click.option("--role", required=True, help="coordinator or admin.")
+@click.pass_context
+def users_set_role(ctx: click.Context, user_id: int, role: str) -> None:
+    """Make a user a coordinator or an admin (admins produce the clinic's reports)."""
+    with refusals_as_exit():
+        given = container_of(ctx).set_user_role()(SetUserRole(user_id, role))
+    click.echo(f"User {user_id} is now {given}.")
 
 
 @cli.group()
@@ -118,6 +141,10 @@ def patients() -> None:
 @click.option("--phone", "phones", multiple=True, help="Repeat for several numbers.")
 @click.option("--name", default=None)
 @click.option("--coordinator-id", type=int, default=None)
+@click.option("--member-id", default=None, help="Medi-Cal Client Index Number (CIN).")
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+@click.option("--date-of-birth", default=None, help="YYYY-MM-DD.")
 @click.pass_context
 def patients_upsert(
     ctx: click.Context,
@@ -126,6 +153,10 @@ def patients_upsert(
     phones: tuple[str, ...],
     name: str | None,
     coordinator_id: int | None,
+    member_id: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    date_of_birth: str | None,
 ) -> None:
     """Create or replace a patient; phone numbers are stored in E.164."""
     with refusals_as_exit():
@@ -136,6 +167,10 @@ def patients_upsert(
                 phone_numbers=phones,
                 name=name,
                 coordinator_id=coordinator_id,
+                member_id=member_id,
+                first_name=first_name,
+                last_name=last_name,
+                date_of_birth=date_of_birth,
             )
         )
     numbers = ", ".join(phone.e164 for phone in patient.phones) or "no phone numbers"
@@ -154,4 +189,5 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 
 
 cli.add_command(clinics)
+cli.add_command(reports)
 cli.add_command(demo)

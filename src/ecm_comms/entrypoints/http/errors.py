@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ecm_comms.domain.errors import (
+    AdminRequired,
     CommunicationFailed,
     DomainError,
     NotAuthenticated,
@@ -37,6 +38,8 @@ def error_response(status: int, messages: Sequence[str]) -> tuple[Response, int]
 def status_for(error: DomainError) -> int:
     if isinstance(error, NotAuthenticated):
         return 401
+    if isinstance(error, AdminRequired):
+        return 403
     if isinstance(error, PatientNotFound | RecordNotFound):
         return 404
     if isinstance(error, StorageUnavailable):

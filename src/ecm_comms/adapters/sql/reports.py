@@ -1,0 +1,75 @@
+"""What the compliance reports read: a clinic's events with their activities and communications,
+as a stream, so a month of any size is read in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, func, select
+
+from ecm_comms.adapters.sql import tables
+from ecm_comms.adapters.sql.engine import begin
+from ecm_comms.domain.channels import Channel, Direction
+from ecm_comms.domain.reporting import EventRow
+
+# Rows fetched per round trip while streaming.
+BATCH_SIZE = 2000
+
+_e, _a = tables.events, tables.activities
+_t, _v = tables.text_messages, tables.voice_calls
+_EVENT_ROWS = (
+    select(
+        _e.c.id.label("event_id"),
+        _e.c.activity_id,
+        _e.c.patient_id,
+        _e.c.event_type,
+        func.coalesce(_t.c.direction, _v.c.direction).label("direction"),
+        func.coalesce(_t.c.status, _v.c.status).label("status"),
+        _v.c.duration_seconds,
+        _e.c.occurred_at,
+        _a.c.performed_by_id,
+        _a.c.assigned_to_id,
+    )
+    .join(_a, _a.c.id == _e.c.activity_id)
+    .outerjoin(_t, _t.c.id == _a.c.text_message_id)
+    .outerjoin(_v, _v.c.id == _a.c.voice_call_id)
+    .where(
+        _e.c.clinic_id == bindparam("clinic_id"),
+        _e.c.occurred_at >= bindparam("since"),
+        _e.c.occurred_at < bindparam("until"),
+    )
+    .order_by(_e.c.occurred_at, _e.c.id)
+)
+
+
+class SqlReportViews:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def events(self, clinic_id: int, since: datetime, until: datetime) -> Iterator[EventRow]:
+        # A transaction, as PostgreSQL's server-side cursors need one; on SQLite a deferred
+        # BEGIN, which never takes the write lock.
+        with begin(self._engine) as connection:
+            rows = connection.execution_options(yield_per=BATCH_SIZE).execute(
+                _EVENT_ROWS,
+                {"clinic_id": clinic_id, "since": since, "until": until},
+            )
+            for row in rows:
+                yield _event_row(row)
+
+
+def _event_row(row: Any) -> EventRow:
+    return EventRow(
+        event_id=row.event_id,
+        activity_id=row.activity_id,
+        patient_id=row.patient_id,
+        channel=Channel(row.event_type),
+        direction=Direction(row.direction),
+        status=row.status,
+        duration_seconds=row.duration_seconds,
+        occurred_at=row.occurred_at,
+        performed_by_id=row.performed_by_id,
+        assigned_to_id=row.assigned_to_id,
+    )

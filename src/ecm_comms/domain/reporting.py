@@ -1,0 +1,111 @@
+"""What the compliance reports read: each event with what happened, its PRTF category, and the
+reporting period as calendar days in the clinic's time zone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from ecm_comms.domain.channels import Channel, Direction
+from ecm_comms.domain.errors import InvalidInput
+from ecm_comms.domain.statuses import CallStatus
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A call this long or longer that completed is an encounter (ECM_ENCOUNTER_MIN_CALL_SECONDS).
+DEFAULT_ENCOUNTER_MIN_CALL_SECONDS = 60
+
+
+class PrtfCategory(StrEnum):
+    OUTREACH = "Telehealth Outreach"
+    ENCOUNTER = "Telehealth Encounter"
+    RESPONSE = "Member Response"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One ECM event with its activity and its SMS or call, as the reports read it."""
+
+    event_id: int
+    activity_id: int
+    patient_id: int
+    channel: Channel
+    direction: Direction
+    status: str  # the communication's current status
+    duration_seconds: int | None
+    occurred_at: datetime
+    performed_by_id: int | None
+    assigned_to_id: int | None
+
+    def category(self, encounter_min_call_seconds: int) -> PrtfCategory:
+        """Derived when read, never stored: a call's outcome arrives after its event."""
+        if (
+            self.channel is Channel.CALL
+            and self.status == CallStatus.COMPLETED
+            and (self.duration_seconds or 0) >= encounter_min_call_seconds
+        ):
+            return PrtfCategory.ENCOUNTER
+        if self.direction is Direction.OUTBOUND:
+            return PrtfCategory.OUTREACH
+        return PrtfCategory.RESPONSE
+
+
+@dataclass(frozen=True, slots=True)
+class ReportingPeriod:
+    """Calendar days, both ends inclusive, in a clinic's time zone."""
+
+    start: date
+    end: date
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(
+        cls,
+        start: str | None,
+        end: str | None,
+        zone: ZoneInfo,
+        fields: tuple[str, str] = ("start_date", "end_date"),
+    ) -> ReportingPeriod:
+        """Both days as ``YYYY-MM-DD``; every problem reported at once, naming its field."""
+        problems: dict[str, str] = {}
+        days = [_day(raw, name, problems) for raw, name in zip((start, end), fields, strict=True)]
+        first, last = days
+        if first is not None and last is not None and first > last:
+            problems[fields[0]] = f"{fields[0]} must not be after {fields[1]}"
+        if problems or first is None or last is None:
+            raise InvalidInput.of_fields(problems)
+        return cls(first, last, zone)
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """From the start day's first instant up to (not including) the day after the end."""
+        since = datetime.combine(self.start, time.min, self.zone)
+        until = datetime.combine(self.end + timedelta(days=1), time.min, self.zone)
+        return since, until
+
+    def local_day(self, instant: datetime) -> date:
+        return instant.astimezone(self.zone).date()
+
+
+def parse_day(raw: str, name: str) -> date:
+    """A ``YYYY-MM-DD`` day; the message names the field."""
+    problems: dict[str, str] = {}
+    day = _day(raw, name, problems)
+    if day is None:
+        raise InvalidInput.of_fields(problems)
+    return day
+
+
+def _day(raw: str | None, name: str, problems: dict[str, str]) -> date | None:
+    if raw is None or not raw.strip():
+        problems[name] = f"{name} is required"
+        return None
+    text = raw.strip()
+    try:
+        if not _DAY.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        problems[name] = f"{name} must be a date as YYYY-MM-DD"
+        return None
