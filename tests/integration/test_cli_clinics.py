@@ -218,7 +218,8 @@ def test_the_demo_sets_up_clinic_one_texting_from_twilios_test_number(
     assert result.exit_code == 0, result.output
     assert len(demo_without_serving) == 1
     assert listed(database_url) == (
-        "1  Demo Clinic  no NPI  America/Los_Angeles  no main line\n    +15005550006 (sending)\n"
+        "1  Demo Clinic  NPI 1234567893  America/Los_Angeles  no main line\n"
+        "    +15005550006 (sending)\n"
     )
 
 

@@ -24,6 +24,8 @@ DEMO_CLINIC_ID = 1
 DEMO_USER_ID = 101
 DEMO_PATIENT_ID = 123
 DEMO_PATIENT_PHONE = "+18051234567"
+# A well-formed NPI (its check digit holds), so the demo clinic can produce its PRTF report.
+DEMO_CLINIC_NPI = "1234567893"
 # Twilio's test sender number: the demo clinic's own, so replies to it route to the clinic.
 DEMO_CLINIC_NUMBER = "+15005550006"
 
@@ -43,7 +45,7 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
     )
     with refusals_as_exit():
         upgrade(container.engine())
-        container.upsert_clinic()(UpsertClinic(DEMO_CLINIC_ID, "Demo Clinic"))
+        container.upsert_clinic()(UpsertClinic(DEMO_CLINIC_ID, "Demo Clinic", npi=DEMO_CLINIC_NPI))
         demo_clinic = container.clinic_directory().get(DEMO_CLINIC_ID)
         if demo_clinic is not None and not demo_clinic.numbers:
             container.add_clinic_number()(AddClinicNumber(DEMO_CLINIC_ID, DEMO_CLINIC_NUMBER))
@@ -58,7 +60,7 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
         )
         try:
             token = container.register_user()(
-                RegisterUser(DEMO_USER_ID, DEMO_CLINIC_ID, "Dana Coordinator")
+                RegisterUser(DEMO_USER_ID, DEMO_CLINIC_ID, "Dana Coordinator", role="admin")
             ).token
         except UserAlreadyExists:
             token = container.issue_token()(IssueToken(DEMO_USER_ID))
@@ -75,8 +77,8 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
         }
     )
     click.echo(
-        "\nDemo Clinic 1 (texting from +15005550006), coordinator 101 and patient 123 are ready;"
-        " nothing leaves this machine."
+        "\nDemo Clinic 1 (texting from +15005550006), coordinator 101 (an admin: reports too)"
+        " and patient 123 are ready; nothing leaves this machine."
         "\nSend an SMS with:\n\n"
         f"curl -sS -X POST {base}/sms \\\n"
         '  -H "Content-Type: application/json" \\\n'
