@@ -88,18 +88,20 @@ class ReportingPeriod:
         return instant.astimezone(self.zone).date()
 
 
-def parse_day(raw: str, name: str) -> date:
-    """A ``YYYY-MM-DD`` day; the message names the field."""
+def parse_day(raw: str, name: str, label: str | None = None) -> date:
+    """A ``YYYY-MM-DD`` day; the message names the field (or says ``label``)."""
     problems: dict[str, str] = {}
-    day = _day(raw, name, problems)
+    day = _day(raw, name, problems, label)
     if day is None:
         raise InvalidInput.of_fields(problems)
     return day
 
 
-def _day(raw: str | None, name: str, problems: dict[str, str]) -> date | None:
+def _day(
+    raw: str | None, name: str, problems: dict[str, str], label: str | None = None
+) -> date | None:
     if raw is None or not raw.strip():
-        problems[name] = f"{name} is required"
+        problems[name] = f"{label or name} is required"
         return None
     text = raw.strip()
     try:
@@ -107,5 +109,5 @@ def _day(raw: str | None, name: str, problems: dict[str, str]) -> date | None:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        problems[name] = f"{name} must be a date as YYYY-MM-DD"
+        problems[name] = f"{label or name} must be a date as YYYY-MM-DD"
         return None

@@ -129,7 +129,7 @@ class UpsertPatientHandler:
         born = None
         if command.date_of_birth:
             try:
-                born = parse_day(command.date_of_birth, "date_of_birth")
+                born = parse_day(command.date_of_birth, "date_of_birth", "Date of birth")
             except InvalidInput as invalid:
                 problems += invalid.messages
                 fields += invalid.fields
