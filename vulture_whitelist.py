@@ -3,6 +3,7 @@ of the in-memory fakes that host services use in their own tests."""
 
 from ecm_comms.adapters.memory import FakeGateway, FixedClock, InMemoryUnitOfWork
 from ecm_comms.adapters.sql import liveness, types
+from ecm_comms.domain.activities import ActivityStatus
 from ecm_comms.entrypoints.cli.server import GunicornServer
 
 # The fakes' API for tests (here and in host services).
@@ -32,3 +33,10 @@ _.sort_keys
 _.model_config
 _.field_title_should_be_set
 _.duration
+_.current_page
+_.pagination
+_.prtf_category
+
+# Activity statuses the clinic API filters by; this service only ever records CREATED.
+ActivityStatus.COMPLETE
+ActivityStatus.CANCELLED

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
 from ecm_comms.adapters.sql.clinics import SqlClinicDirectory
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
+from ecm_comms.adapters.sql.ecm_records import SqlActivityViews
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.idempotency import SqlIdempotencyKeys
 from ecm_comms.adapters.sql.reports import SqlReportViews
@@ -38,6 +39,7 @@ from ecm_comms.domain.use_cases.clinics import (
     UpsertClinicHandler,
 )
 from ecm_comms.domain.use_cases.consent import GetConsentHandler, RecordConsentHandler
+from ecm_comms.domain.use_cases.ecm_records import ListActivitiesHandler, ListEventsHandler
 from ecm_comms.domain.use_cases.history import GetCommunicationHandler, ListCommunicationsHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.domain.use_cases.record_inbound import (
@@ -96,6 +98,7 @@ class Container(containers.DeclarativeContainer):
     views = providers.Singleton(SqlCommunicationViews, engine)
     consent_views = providers.Singleton(SqlConsentViews, engine)
     report_views = providers.Singleton(SqlReportViews, engine)
+    activity_views = providers.Singleton(SqlActivityViews, engine)
     idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
     sql_users = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
@@ -162,6 +165,16 @@ class Container(containers.DeclarativeContainer):
     get_communication = providers.Factory(GetCommunicationHandler, views=views)
     list_communications = providers.Factory(
         ListCommunicationsHandler, views=views, patients=patient_directory
+    )
+    list_activities = providers.Factory(
+        ListActivitiesHandler, views=activity_views, patients=patient_directory
+    )
+    list_events = providers.Factory(
+        ListEventsHandler,
+        views=activity_views,
+        patients=patient_directory,
+        clinics=clinic_directory,
+        encounter_min_call_seconds=settings.provided.encounter_min_call_seconds,
     )
     authenticate = providers.Factory(AuthenticateHandler, users=user_directory)
     register_user = providers.Factory(

@@ -11,7 +11,12 @@ from ecm_comms.domain.communications import TextMessage, VoiceCall
 
 
 class ActivityStatus(StrEnum):
+    """Every SMS and call is recorded ``created``; the other two are the API family's, for
+    activities a clinic completes or cancels elsewhere."""
+
     CREATED = "created"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
 
 
 @dataclass(kw_only=True, eq=False)

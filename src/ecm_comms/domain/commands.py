@@ -155,3 +155,29 @@ class AddClinicNumber:
 @dataclass(frozen=True, slots=True)
 class RemoveClinicNumber:
     number: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListActivities:
+    """A page of a patient's ECM activities, newest first; the filters as the caller sent them."""
+
+    patient_id: int
+    requested_by: User
+    page: int | None = None
+    page_size: int | None = None
+    activity_type: str | None = None  # sms or call
+    assigned_to_id: int | None = None
+    status: str | None = None  # created, complete or cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class ListEvents:
+    """A page of a patient's ECM events, newest first; days are the clinic's calendar days."""
+
+    patient_id: int
+    requested_by: User
+    page: int | None = None
+    per_page: int | None = None
+    event_type: str | None = None  # sms or call
+    start_date: str | None = None  # YYYY-MM-DD
+    end_date: str | None = None  # YYYY-MM-DD

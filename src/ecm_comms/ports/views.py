@@ -8,6 +8,7 @@ from typing import Protocol
 
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.consent import Consent
+from ecm_comms.domain.ecm_records import ActivityEntry, ActivityFilters, EventFilters, PageRequest
 from ecm_comms.domain.history import HistoryItem, Position
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.reporting import EventRow
@@ -30,3 +31,17 @@ class ReportViews(Protocol):
     def events(self, clinic_id: int, since: datetime, until: datetime) -> Iterator[EventRow]:
         """The clinic's events with ``since <= occurred_at < until``, oldest first, read as a
         stream: the caller iterates to the end (or closes the iterator)."""
+
+
+class ActivityViews(Protocol):
+    def activities(
+        self, patient_id: int, clinic_id: int, filters: ActivityFilters, page: PageRequest
+    ) -> tuple[list[ActivityEntry], int]:
+        """The page of the patient's activities with the clinic that match ``filters``, newest
+        first (by creation, then id), and how many match in all."""
+
+    def events(
+        self, patient_id: int, clinic_id: int, filters: EventFilters, page: PageRequest
+    ) -> tuple[list[EventRow], int]:
+        """The page of the patient's events with the clinic that match ``filters``, newest
+        first (by occurrence, then id), and how many match in all."""

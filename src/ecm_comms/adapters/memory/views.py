@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TypeVar
 
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore
+from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.consent import Consent
+from ecm_comms.domain.ecm_records import ActivityEntry, ActivityFilters, EventFilters, PageRequest
 from ecm_comms.domain.history import HistoryItem, Position
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.reporting import EventRow
+
+Row = TypeVar("Row")
 
 
 class InMemoryCommunicationViews:
@@ -58,26 +63,87 @@ class InMemoryReportViews:
             if e.clinic_id == clinic_id and since <= e.occurred_at < until
         ]
         for event in sorted(events, key=lambda e: (e.occurred_at, e.id or 0)):
-            activity = self._store.activities.rows[event.activity_id]
-            record: TextMessage | VoiceCall | None = (
-                self._store.messages.get(activity.text_message_id)
-                if activity.text_message_id is not None
-                else self._store.calls.get(activity.voice_call_id or 0)
-            )
-            assert record is not None
-            assert event.id is not None
-            yield EventRow(
-                event_id=event.id,
-                activity_id=event.activity_id,
-                patient_id=event.patient_id,
-                channel=event.event_type,
-                direction=record.direction,
-                status=str(record.status),
-                duration_seconds=record.duration_seconds if isinstance(record, VoiceCall) else None,
-                occurred_at=event.occurred_at,
-                performed_by_id=activity.performed_by_id,
-                assigned_to_id=activity.assigned_to_id,
-            )
+            yield _event_row(self._store, event)
+
+
+class InMemoryActivityViews:
+    """``ActivityViews`` over the committed records of an ``InMemoryStore``."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def activities(
+        self, patient_id: int, clinic_id: int, filters: ActivityFilters, page: PageRequest
+    ) -> tuple[list[ActivityEntry], int]:
+        matching = [
+            a
+            for a in self._store.activities.rows.values()
+            if a.patient_id == patient_id
+            and a.clinic_id == clinic_id
+            and filters.activity_type in (None, a.activity_type)
+            and filters.assigned_to_id in (None, a.assigned_to_id)
+            and filters.status in (None, a.status)
+        ]
+        matching.sort(key=lambda a: (a.created_at, a.id or 0), reverse=True)
+        return [self._entry(a) for a in _page(matching, page)], len(matching)
+
+    def events(
+        self, patient_id: int, clinic_id: int, filters: EventFilters, page: PageRequest
+    ) -> tuple[list[EventRow], int]:
+        matching = [
+            e
+            for e in self._store.events.rows.values()
+            if e.patient_id == patient_id
+            and e.clinic_id == clinic_id
+            and filters.event_type in (None, e.event_type)
+            and (filters.since is None or filters.since <= e.occurred_at)
+            and (filters.until is None or e.occurred_at < filters.until)
+        ]
+        matching.sort(key=lambda e: (e.occurred_at, e.id or 0), reverse=True)
+        return [_event_row(self._store, e) for e in _page(matching, page)], len(matching)
+
+    def _entry(self, activity: Activity) -> ActivityEntry:
+        assert activity.id is not None
+        record = _record_of(self._store, activity)
+        event = self._store.events.for_activity(activity.id)
+        return ActivityEntry(
+            activity=activity,
+            direction=record.direction,
+            body=record.body.text if isinstance(record, TextMessage) else None,
+            occurred_at=event.occurred_at if event is not None else activity.created_at,
+        )
+
+
+def _page(items: list[Row], page: PageRequest) -> list[Row]:
+    return items[page.offset : page.offset + page.size]
+
+
+def _record_of(store: InMemoryStore, activity: Activity) -> TextMessage | VoiceCall:
+    record: TextMessage | VoiceCall | None = (
+        store.messages.get(activity.text_message_id)
+        if activity.text_message_id is not None
+        else store.calls.get(activity.voice_call_id or 0)
+    )
+    assert record is not None
+    return record
+
+
+def _event_row(store: InMemoryStore, event: Event) -> EventRow:
+    activity = store.activities.rows[event.activity_id]
+    record = _record_of(store, activity)
+    assert event.id is not None
+    return EventRow(
+        event_id=event.id,
+        activity_id=event.activity_id,
+        patient_id=event.patient_id,
+        channel=event.event_type,
+        direction=record.direction,
+        status=str(record.status),
+        duration_seconds=record.duration_seconds if isinstance(record, VoiceCall) else None,
+        occurred_at=event.occurred_at,
+        performed_by_id=activity.performed_by_id,
+        assigned_to_id=activity.assigned_to_id,
+    )
 
 
 def _order(item: HistoryItem) -> tuple[datetime, str, int]:

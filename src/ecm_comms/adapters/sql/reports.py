@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy import Engine, FromClause, Select, bindparam, func, select
 
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import begin
@@ -17,24 +17,34 @@ from ecm_comms.domain.reporting import EventRow
 # Rows fetched per round trip while streaming.
 BATCH_SIZE = 2000
 
-_e, _a = tables.events, tables.activities
-_t, _v = tables.text_messages, tables.voice_calls
-_EVENT_ROWS = (
-    select(
-        _e.c.id.label("event_id"),
-        _e.c.activity_id,
-        _e.c.patient_id,
-        _e.c.event_type,
+_a, _t, _v = tables.activities, tables.text_messages, tables.voice_calls
+
+
+def event_rows(events: FromClause = tables.events) -> Select[Any]:
+    """The events of ``events`` (the table, or a selection of its rows with all its columns)
+    with their activities and SMS or calls, in the columns ``event_row`` reads."""
+    e = events
+    return select(
+        e.c.id.label("event_id"),
+        e.c.activity_id,
+        e.c.patient_id,
+        e.c.event_type,
         func.coalesce(_t.c.direction, _v.c.direction).label("direction"),
         func.coalesce(_t.c.status, _v.c.status).label("status"),
         _v.c.duration_seconds,
-        _e.c.occurred_at,
+        e.c.occurred_at,
         _a.c.performed_by_id,
         _a.c.assigned_to_id,
+    ).select_from(
+        e.join(_a, _a.c.id == e.c.activity_id)
+        .outerjoin(_t, _t.c.id == _a.c.text_message_id)
+        .outerjoin(_v, _v.c.id == _a.c.voice_call_id)
     )
-    .join(_a, _a.c.id == _e.c.activity_id)
-    .outerjoin(_t, _t.c.id == _a.c.text_message_id)
-    .outerjoin(_v, _v.c.id == _a.c.voice_call_id)
+
+
+_e = tables.events
+_EVENT_ROWS = (
+    event_rows()
     .where(
         _e.c.clinic_id == bindparam("clinic_id"),
         _e.c.occurred_at >= bindparam("since"),
@@ -57,10 +67,10 @@ class SqlReportViews:
                 {"clinic_id": clinic_id, "since": since, "until": until},
             )
             for row in rows:
-                yield _event_row(row)
+                yield event_row(row)
 
 
-def _event_row(row: Any) -> EventRow:
+def event_row(row: Any) -> EventRow:
     return EventRow(
         event_id=row.event_id,
         activity_id=row.activity_id,

@@ -138,6 +138,8 @@ events = Table(
     Column("activity_id", Id, ForeignKey("activities.id"), nullable=False, unique=True),
     # Compliance reports read a clinic's events by time.
     Index("ix_events_clinic_id_occurred_at", "clinic_id", "occurred_at"),
+    # The clinic API lists a patient's events, newest first.
+    Index("ix_events_patient_id_occurred_at", "patient_id", "occurred_at"),
 )
 
 # Every status callback as received: the audit trail. One row per (channel, sid, status).

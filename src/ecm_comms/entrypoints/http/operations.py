@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ecm_comms.entrypoints.http.paths import API_PREFIX
+from ecm_comms.domain.ecm_records import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from ecm_comms.entrypoints.http.paths import API_PREFIX, ECM_PREFIX
 from ecm_comms.entrypoints.http.schemas import requests, responses, twilio_forms
 from ecm_comms.entrypoints.http.schemas.json_schema import DocumentSchema
 from ecm_comms.webhook_routes import (
@@ -37,6 +38,8 @@ ANSWER_MODELS: list[type[BaseModel]] = [
     responses.CallRead,
     responses.CommunicationsPage,
     responses.ConsentRead,
+    responses.ActivitiesPage,
+    responses.EventsPage,
     responses.ErrorBody,
 ]
 
@@ -59,6 +62,11 @@ TAGS = [
         "name": "Consent",
         "description": "A patient number's SMS consent with the user's clinic, kept as a ledger: "
         "STOP and START texts, Twilio's refusals of opted-out numbers, and opt-outs staff record.",
+    },
+    {
+        "name": "ECM records",
+        "description": "A patient's ECM activities and events (what PRTF reporting counts), "
+        "newest first, in numbered pages, scoped to the user's clinic.",
     },
     {"name": "Twilio webhooks", "description": "Called by Twilio, signed with X-Twilio-Signature."},
     {"name": "Meta"},
@@ -208,6 +216,12 @@ CONSENT_FIELD_ERRORS = (
     "Action must be opt_out or opt_in",
     "Note must be at most 500 characters",
     "Note contains characters that cannot be stored",
+)
+PAGES = (
+    f"`page` counts from 1 (default 1), with 1 to {MAX_PER_PAGE} per page (default "
+    f"{DEFAULT_PER_PAGE}); a page past the end is an empty list with the same `pagination`. An "
+    "empty parameter counts as absent. Checks run in this order: authentication, a patient id "
+    "that is not an integer, the parameters, then the patient."
 )
 WEBHOOK_400 = "A required field is missing, empty, or not as Twilio sends it."
 STORAGE = {"503": ref("responses", "StorageUnavailable")}
@@ -441,6 +455,66 @@ def operations() -> dict[str, dict[str, Fragment]]:
                     **STORAGE,
                 },
             },
+        },
+        f"{ECM_PREFIX}/patients/{{patient_id}}/activities": {
+            "get": {
+                "tags": ["ECM records"],
+                "operationId": "listEcmActivities",
+                "summary": "A patient's ECM activities, newest first",
+                "description": (
+                    "One activity per SMS or call with the patient, inbound and outbound, with "
+                    "the communication's direction, the SMS's text and when its event occurred. "
+                )
+                + PAGES,
+                "security": USER,
+                "parameters": [PATIENT_ID, *query_parameters(requests.ActivitiesQuery)],
+                "responses": {
+                    "200": json_answer(responses.ActivitiesPage, "Found."),
+                    "401": ref("responses", "Unauthorized"),
+                    "404": ref("responses", "PatientNotFound"),
+                    "422": errors(
+                        "A bad parameter (every message that applies).",
+                        "page must be a positive integer",
+                        "page must be 1 or more",
+                        f"page_size must be between 1 and {MAX_PER_PAGE}",
+                        "activity_type must be sms or call",
+                        "status must be created, complete or cancelled",
+                        "assigned_to_id must be a positive integer",
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{ECM_PREFIX}/patients/{{patient_id}}/events": {
+            "get": {
+                "tags": ["ECM records"],
+                "operationId": "listEcmEvents",
+                "summary": "A patient's ECM events, newest first, with their PRTF category",
+                "description": (
+                    "One event per SMS or call with the patient. `start_date` and `end_date` are "
+                    "calendar days in the clinic's time zone (the clinic record's, else "
+                    "America/Los_Angeles), both included; either may be left out. "
+                )
+                + PAGES,
+                "security": USER,
+                "parameters": [PATIENT_ID, *query_parameters(requests.EventsQuery)],
+                "responses": {
+                    "200": json_answer(responses.EventsPage, "Found."),
+                    "401": ref("responses", "Unauthorized"),
+                    "404": ref("responses", "PatientNotFound"),
+                    "422": errors(
+                        "A bad parameter (every message that applies).",
+                        "page must be a positive integer",
+                        "page must be 1 or more",
+                        f"per_page must be between 1 and {MAX_PER_PAGE}",
+                        "event_type must be sms or call",
+                        "start_date must be a date as YYYY-MM-DD",
+                        "start_date must not be after end_date",
+                        ("page must be 1 or more", "end_date must be a date as YYYY-MM-DD"),
+                    ),
+                    **STORAGE,
+                },
+            }
         },
         f"{WEBHOOK_PREFIX}{INBOUND_SMS}": {
             "post": {

@@ -1,3 +1,6 @@
 """Where the clinic API is served, below a host's mount prefix."""
 
-API_PREFIX = "/v1/clinic/ecm/communications"
+# The ECM API family: activities and events of a patient.
+ECM_PREFIX = "/v1/clinic/ecm"
+# Sending and reading back SMS and calls, and consent.
+API_PREFIX = ECM_PREFIX + "/communications"

@@ -11,7 +11,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
 
+from ecm_comms.domain.activities import ActivityStatus
+from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.consent import MAX_NOTE_LENGTH, ConsentAction
+from ecm_comms.domain.ecm_records import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from ecm_comms.domain.history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ecm_comms.domain.sms_bodies import MAX_SMS_BODY_LENGTH
 from ecm_comms.entrypoints.http.schemas.fields import PositiveInteger
@@ -152,4 +155,82 @@ class HistoryQuery(_Member):
         None,
         title="cursor",
         description="`next_cursor` of the previous page; an empty value means the first page.",
+    )
+
+
+def _page_number() -> object:
+    return WithJsonSchema({"type": "integer", "minimum": 1, "default": 1})
+
+
+def _page_size() -> object:
+    return WithJsonSchema(
+        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}
+    )
+
+
+def _one_of(values: list[str], description: str) -> object:
+    return WithJsonSchema({"type": "string", "enum": values, "description": description})
+
+
+_CHANNELS = [channel.value for channel in Channel]
+_DAY = {
+    "type": "string",
+    "format": "date",
+    "examples": ["2024-07-01"],
+}
+
+
+class ActivitiesQuery(_Member):
+    """``…/activities?page=&page_size=&activity_type=&assigned_to_id=&status=``; an empty
+    value is as good as none. Values are checked by the use case, which names the parameter."""
+
+    page: Annotated[PositiveInteger | None, _page_number()] = Field(
+        None, title="page", description="The page, from 1."
+    )
+    page_size: Annotated[PositiveInteger | None, _page_size()] = Field(
+        None, title="page_size", description="Activities per page."
+    )
+    activity_type: Annotated[str | None, _one_of(_CHANNELS, "Only SMS, or only calls.")] = Field(
+        None, title="activity_type"
+    )
+    assigned_to_id: Annotated[
+        PositiveInteger | None,
+        WithJsonSchema(
+            {
+                "type": "integer",
+                "format": "int64",
+                "minimum": 0,
+                "description": "Only activities assigned to this user.",
+            }
+        ),
+    ] = Field(None, title="assigned_to_id")
+    status: Annotated[
+        str | None,
+        _one_of([status.value for status in ActivityStatus], "Only activities in this status."),
+    ] = Field(None, title="status")
+
+
+class EventsQuery(_Member):
+    """``…/events?page=&per_page=&event_type=&start_date=&end_date=``; an empty value is as
+    good as none. Values are checked by the use case, which names the parameter."""
+
+    page: Annotated[PositiveInteger | None, _page_number()] = Field(
+        None, title="page", description="The page, from 1."
+    )
+    per_page: Annotated[PositiveInteger | None, _page_size()] = Field(
+        None, title="per_page", description="Events per page."
+    )
+    event_type: Annotated[str | None, _one_of(_CHANNELS, "Only SMS, or only calls.")] = Field(
+        None, title="event_type"
+    )
+    start_date: Annotated[str | None, WithJsonSchema(_DAY)] = Field(
+        None,
+        title="start_date",
+        description="Events on or after this day (`YYYY-MM-DD`, in the clinic's time zone).",
+    )
+    end_date: Annotated[str | None, WithJsonSchema(_DAY)] = Field(
+        None,
+        title="end_date",
+        description="Events on or before this day (`YYYY-MM-DD`, in the clinic's time zone); "
+        "not before `start_date`.",
     )

@@ -10,7 +10,9 @@ from ecm_comms.domain.activities import Activity, ActivityStatus
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.consent import Consent, ConsentAction, ConsentEntry, ConsentSource
+from ecm_comms.domain.ecm_records import MAX_PER_PAGE, ActivityEntry, EventEntry, Page
 from ecm_comms.domain.history import HistoryItem, HistoryPage
+from ecm_comms.domain.reporting import PrtfCategory
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 from ecm_comms.entrypoints.http.schemas.fields import Timestamp
 
@@ -218,6 +220,110 @@ class CommunicationsPage(Answer):
         return cls(
             communications=[history_entry(item) for item in page.items],
             next_cursor=page.next_cursor,
+        )
+
+
+class Pagination(Answer):
+    current_page: int = Field(ge=1, description="The page asked for, from 1.")
+    total_pages: int = Field(ge=0, description="Pages that hold anything; 0 when none match.")
+    total_count: int = Field(ge=0, description="How many match, on every page.")
+    per_page: int = Field(ge=1, le=MAX_PER_PAGE)
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> Pagination:
+        return cls(
+            current_page=page.request.number,
+            total_pages=page.total_pages,
+            total_count=page.total_count,
+            per_page=page.request.size,
+        )
+
+
+class ActivityListed(Answer):
+    """An ECM activity with what its SMS or call says."""
+
+    id: Id
+    activity_type: Channel
+    status: ActivityStatus
+    direction: Direction
+    body: str | None = Field(description="The SMS's text; null for a call.")
+    occurred_at: Timestamp
+    patient_id: int
+    performed_by_id: int | None = Field(
+        description="The user who sent it; null for inbound (the system)."
+    )
+    assigned_to_id: int | None
+    text_message_id: int | None
+    voice_call_id: int | None
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, entry: ActivityEntry) -> ActivityListed:
+        activity = entry.activity
+        assert activity.id is not None, "a stored activity"
+        return cls(
+            id=activity.id,
+            activity_type=activity.activity_type,
+            status=activity.status,
+            direction=entry.direction,
+            body=entry.body,
+            occurred_at=entry.occurred_at,
+            patient_id=activity.patient_id,
+            performed_by_id=activity.performed_by_id,
+            assigned_to_id=activity.assigned_to_id,
+            text_message_id=activity.text_message_id,
+            voice_call_id=activity.voice_call_id,
+            created_at=activity.created_at,
+        )
+
+
+class ActivitiesPage(Answer):
+    activities: list[ActivityListed] = Field(description="Newest first.")
+    pagination: Pagination
+
+    @classmethod
+    def of(cls, page: Page[ActivityEntry]) -> ActivitiesPage:
+        return cls(
+            activities=[ActivityListed.of(entry) for entry in page.items],
+            pagination=Pagination.of(page),
+        )
+
+
+class EventListed(Answer):
+    """An ECM event: the reportable fact that an SMS or call happened."""
+
+    id: Id
+    event_type: Channel
+    occurred_at: Timestamp
+    patient_id: int
+    activity_id: int
+    prtf_category: PrtfCategory = Field(
+        description="Derived when read, from the communication's direction and outcome: a call "
+        "that completed after at least ECM_ENCOUNTER_MIN_CALL_SECONDS is an encounter."
+    )
+
+    @classmethod
+    def of(cls, entry: EventEntry) -> EventListed:
+        row = entry.row
+        return cls(
+            id=row.event_id,
+            event_type=row.channel,
+            occurred_at=row.occurred_at,
+            patient_id=row.patient_id,
+            activity_id=row.activity_id,
+            prtf_category=entry.category,
+        )
+
+
+class EventsPage(Answer):
+    events: list[EventListed] = Field(description="Newest first.")
+    pagination: Pagination
+
+    @classmethod
+    def of(cls, page: Page[EventEntry]) -> EventsPage:
+        return cls(
+            events=[EventListed.of(entry) for entry in page.items],
+            pagination=Pagination.of(page),
         )
 
 

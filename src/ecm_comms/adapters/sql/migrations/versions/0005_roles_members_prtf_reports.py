@@ -1,4 +1,5 @@
-"""Users' roles, what a report needs of a patient, and the PRTF reports produced.
+"""Users' roles, what a report needs of a patient, the PRTF reports produced, and a patient's
+events by time.
 
 Revision ID: 0005
 Revises: 0004
@@ -47,9 +48,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_prtf_reports_clinic_id_created_at", "prtf_reports", ["clinic_id", "created_at"]
     )
+    # The clinic API lists a patient's events, newest first.
+    op.create_index("ix_events_patient_id_occurred_at", "events", ["patient_id", "occurred_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_patient_id_occurred_at", table_name="events")
     op.drop_table("prtf_reports")
     with op.batch_alter_table("patients") as patients:
         for column in ("date_of_birth", "last_name", "first_name", "member_id"):
