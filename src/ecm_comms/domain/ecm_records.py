@@ -4,7 +4,7 @@ and numbered pages of them, newest first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 from ecm_comms.domain.activities import Activity, ActivityStatus
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.errors import InvalidInput
-from ecm_comms.domain.reporting import EventRow, PrtfCategory, parse_day
+from ecm_comms.domain.reporting import (
+    EventRow,
+    PrtfCategory,
+    day_after_utc,
+    midnight_utc,
+    parse_day,
+)
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
@@ -160,16 +166,5 @@ class DayRange:
     def utc_bounds(self, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
         """From the first day's first instant in ``zone`` up to (not including) the day after
         the last; days at the ends of the calendar clamp to the earliest or latest instant."""
-        since = None if self.first is None else _midnight(self.first, zone)
-        if self.last is None:
-            return since, None
-        if self.last == date.max:
-            return since, datetime.max.replace(tzinfo=UTC)
-        return since, _midnight(self.last + timedelta(days=1), zone)
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    try:
-        return datetime.combine(day, time.min, zone).astimezone(UTC)
-    except OverflowError:  # before year 1 or after 9999 in UTC
-        return (datetime.min if day.year == 1 else datetime.max).replace(tzinfo=UTC)
+        since = None if self.first is None else midnight_utc(self.first, zone)
+        return since, None if self.last is None else day_after_utc(self.last, zone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -80,12 +80,26 @@ class ReportingPeriod:
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """From the start day's first instant up to (not including) the day after the end."""
-        since = datetime.combine(self.start, time.min, self.zone)
-        until = datetime.combine(self.end + timedelta(days=1), time.min, self.zone)
-        return since, until
+        return midnight_utc(self.start, self.zone), day_after_utc(self.end, self.zone)
 
     def local_day(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
+
+
+def midnight_utc(day: date, zone: ZoneInfo) -> datetime:
+    """The day's first instant in ``zone``, in UTC; days at the ends of the calendar clamp to
+    the earliest or latest instant there is."""
+    try:
+        return datetime.combine(day, time.min, zone).astimezone(UTC)
+    except OverflowError:  # before year 1 or after 9999 in UTC
+        return (datetime.min if day.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+def day_after_utc(day: date, zone: ZoneInfo) -> datetime:
+    """Where ``day`` ends in ``zone``: the next day's first instant, in UTC."""
+    if day == date.max:
+        return datetime.max.replace(tzinfo=UTC)
+    return midnight_utc(day + timedelta(days=1), zone)
 
 
 def parse_day(raw: str, name: str, label: str | None = None) -> date:
