@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
+from ecm_comms.domain.audit import AuditFindings
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.history import HistoryItem, Position
@@ -30,3 +31,10 @@ class ReportViews(Protocol):
     def events(self, clinic_id: int, since: datetime, until: datetime) -> Iterator[EventRow]:
         """The clinic's events with ``since <= occurred_at < until``, oldest first, read as a
         stream: the caller iterates to the end (or closes the iterator)."""
+
+
+class AuditViews(Protocol):
+    def audit(self, clinic_id: int | None) -> AuditFindings:
+        """The accepted communications matched to a patient counted, and every broken link
+        between communications, activities and events, read from one snapshot; of one clinic,
+        or of all (None)."""

@@ -10,6 +10,7 @@ from ecm_comms.adapters.memory.gateway import FakeGateway
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from ecm_comms.adapters.memory.views import (
+    InMemoryAuditViews,
     InMemoryCommunicationViews,
     InMemoryConsentViews,
     InMemoryReportViews,
@@ -18,6 +19,7 @@ from ecm_comms.adapters.memory.views import (
 __all__ = [
     "FakeGateway",
     "FixedClock",
+    "InMemoryAuditViews",
     "InMemoryClinicDirectory",
     "InMemoryCommunicationViews",
     "InMemoryConsentViews",
