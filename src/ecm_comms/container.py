@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from sqlalchemy import Engine
 
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
+from ecm_comms.adapters.sql.audit import SqlAuditViews
 from ecm_comms.adapters.sql.clinics import SqlClinicDirectory
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
 from ecm_comms.adapters.sql.ecm_records import SqlActivityViews
@@ -33,6 +34,7 @@ from ecm_comms.domain.use_cases.accounts import (
     UpsertPatientHandler,
 )
 from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
+from ecm_comms.domain.use_cases.audit import AuditRecordHandler
 from ecm_comms.domain.use_cases.clinics import (
     AddClinicNumberHandler,
     RemoveClinicNumberHandler,
@@ -42,6 +44,7 @@ from ecm_comms.domain.use_cases.consent import GetConsentHandler, RecordConsentH
 from ecm_comms.domain.use_cases.ecm_records import ListActivitiesHandler, ListEventsHandler
 from ecm_comms.domain.use_cases.history import GetCommunicationHandler, ListCommunicationsHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
+from ecm_comms.domain.use_cases.outreach_detail import OutreachDetailHandler
 from ecm_comms.domain.use_cases.record_inbound import (
     RecordInboundCallHandler,
     RecordInboundSmsHandler,
@@ -99,6 +102,7 @@ class Container(containers.DeclarativeContainer):
     consent_views = providers.Singleton(SqlConsentViews, engine)
     report_views = providers.Singleton(SqlReportViews, engine)
     activity_views = providers.Singleton(SqlActivityViews, engine)
+    audit_views = providers.Singleton(SqlAuditViews, engine)
     idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
     sql_users = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
@@ -206,6 +210,15 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         default_region=region,
     )
+    outreach_detail = providers.Factory(
+        OutreachDetailHandler,
+        views=report_views,
+        clinics=clinic_directory,
+        patients=patient_directory,
+        users=user_directory,
+        encounter_min_call_seconds=settings.provided.encounter_min_call_seconds,
+    )
+    audit_record = providers.Factory(AuditRecordHandler, views=audit_views)
 
 
 def create_container(environ: Mapping[str, str] | None = None, **overrides: Any) -> Container:

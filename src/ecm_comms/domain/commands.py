@@ -181,3 +181,26 @@ class ListEvents:
     event_type: str | None = None  # sms or call
     start_date: str | None = None  # YYYY-MM-DD
     end_date: str | None = None  # YYYY-MM-DD
+
+
+@dataclass(frozen=True, slots=True)
+class GetOutreachDetail:
+    """Every event of a clinic in a period of days, one row each.
+
+    ``requested_by`` is the admin asking over the API; None is the operator at the command line.
+    ``fields`` are the caller's names for the two days, for the messages that refuse them.
+    """
+
+    clinic_id: int
+    start_date: str | None
+    end_date: str | None
+    requested_by: User | None = None
+    fields: tuple[str, str] = ("start_date", "end_date")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """Check that every communication on record has its activity and event, and back.
+    ``clinic_id`` None: every clinic."""
+
+    clinic_id: int | None = None

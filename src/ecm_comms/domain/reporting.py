@@ -38,6 +38,10 @@ class EventRow:
     occurred_at: datetime
     performed_by_id: int | None
     assigned_to_id: int | None
+    # What a view may read with the event, where it can: None when it did not, or did not know.
+    member_id: str | None = None  # the patient's Member CIN
+    performed_by_name: str | None = None
+    assigned_to_name: str | None = None
 
     def category(self, encounter_min_call_seconds: int) -> PrtfCategory:
         """Derived when read, never stored: a call's outcome arrives after its event."""

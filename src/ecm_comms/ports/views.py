@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
+from ecm_comms.domain.audit import AuditFindings
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.ecm_records import ActivityEntry, ActivityFilters, EventFilters, PageRequest
@@ -45,3 +46,10 @@ class ActivityViews(Protocol):
     ) -> tuple[list[EventRow], int]:
         """The page of the patient's events with the clinic that match ``filters``, newest
         first (by occurrence, then id), and how many match in all."""
+
+
+class AuditViews(Protocol):
+    def audit(self, clinic_id: int | None) -> AuditFindings:
+        """The accepted communications matched to a patient counted, and every broken link
+        between communications, activities and events, read from one snapshot; of one clinic,
+        or of all (None)."""

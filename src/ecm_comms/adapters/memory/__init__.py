@@ -11,6 +11,7 @@ from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from ecm_comms.adapters.memory.views import (
     InMemoryActivityViews,
+    InMemoryAuditViews,
     InMemoryCommunicationViews,
     InMemoryConsentViews,
     InMemoryReportViews,
@@ -20,6 +21,7 @@ __all__ = [
     "FakeGateway",
     "FixedClock",
     "InMemoryActivityViews",
+    "InMemoryAuditViews",
     "InMemoryClinicDirectory",
     "InMemoryCommunicationViews",
     "InMemoryConsentViews",

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore
 from ecm_comms.domain.activities import Activity, Event
-from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.audit import AuditFindings, AuditProblem, ProblemKind
+from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.ecm_records import ActivityEntry, ActivityFilters, EventFilters, PageRequest
 from ecm_comms.domain.history import HistoryItem, Position
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.reporting import EventRow
+from ecm_comms.ports.directories import PatientDirectory, UserDirectory
 
 Row = TypeVar("Row")
 
@@ -51,10 +54,18 @@ class InMemoryConsentViews:
 
 
 class InMemoryReportViews:
-    """``ReportViews`` over the committed records of an ``InMemoryStore``."""
+    """``ReportViews`` over the committed records of an ``InMemoryStore``; given directories, its
+    rows carry the Member CIN and the users' names, as the SQL view's do."""
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(
+        self,
+        store: InMemoryStore,
+        patients: PatientDirectory | None = None,
+        users: UserDirectory | None = None,
+    ) -> None:
         self._store = store
+        self._patients = patients
+        self._users = users
 
     def events(self, clinic_id: int, since: datetime, until: datetime) -> Iterator[EventRow]:
         events = [
@@ -63,7 +74,21 @@ class InMemoryReportViews:
             if e.clinic_id == clinic_id and since <= e.occurred_at < until
         ]
         for event in sorted(events, key=lambda e: (e.occurred_at, e.id or 0)):
-            yield _event_row(self._store, event)
+            row = _event_row(self._store, event)
+            yield replace(
+                row,
+                member_id=self._member_id(event.patient_id, event.clinic_id),
+                performed_by_name=self._name(row.performed_by_id),
+                assigned_to_name=self._name(row.assigned_to_id),
+            )
+
+    def _member_id(self, patient_id: int, clinic_id: int) -> str | None:
+        patient = self._patients.find(patient_id, clinic_id) if self._patients else None
+        return patient.member_id if patient else None
+
+    def _name(self, user_id: int | None) -> str | None:
+        user = self._users.get(user_id) if self._users and user_id is not None else None
+        return user.name if user else None
 
 
 class InMemoryActivityViews:
@@ -144,6 +169,76 @@ def _event_row(store: InMemoryStore, event: Event) -> EventRow:
         performed_by_id=activity.performed_by_id,
         assigned_to_id=activity.assigned_to_id,
     )
+
+
+class InMemoryAuditViews:
+    """``AuditViews`` over the committed records of an ``InMemoryStore``."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def audit(self, clinic_id: int | None) -> AuditFindings:
+        store = self._store
+
+        def in_scope(row: TextMessage | VoiceCall | Activity | Event) -> bool:
+            return clinic_id is None or row.clinic_id == clinic_id
+
+        activities = [a for a in store.activities.rows.values() if in_scope(a)]
+        accepted = [
+            r
+            for r in store.records()
+            if (r.twilio_sid is not None or r.direction is Direction.INBOUND)
+            and r.patient_id is not None
+            and in_scope(r)
+        ]
+        problems: list[AuditProblem] = []
+        for record in accepted:
+            found = sum(1 for a in store.activities.rows.values() if _names(a, record))
+            if found != 1:
+                problems.append(
+                    AuditProblem(
+                        ProblemKind.ACTIVITIES, record.CHANNEL, record_id=record.id, found=found
+                    )
+                )
+        for activity in activities:
+            channel, record_id = _link_of(activity)
+            found = sum(1 for e in store.events.rows.values() if e.activity_id == activity.id)
+            if found != 1:
+                problems.append(
+                    AuditProblem(
+                        ProblemKind.EVENTS, channel, record_id, activity_id=activity.id, found=found
+                    )
+                )
+            records = store.messages if channel is Channel.SMS else store.calls
+            if record_id is None or records.get(record_id) is None:
+                problems.append(
+                    AuditProblem(
+                        ProblemKind.ACTIVITY_WITHOUT_COMMUNICATION,
+                        channel,
+                        record_id,
+                        activity_id=activity.id,
+                    )
+                )
+        for event in store.events.rows.values():
+            if in_scope(event) and event.activity_id not in store.activities.rows:
+                problems.append(
+                    AuditProblem(
+                        ProblemKind.EVENT_WITHOUT_ACTIVITY,
+                        event_id=event.id,
+                        activity_id=event.activity_id,
+                    )
+                )
+        return AuditFindings(len(accepted), tuple(problems))
+
+
+def _names(activity: Activity, record: TextMessage | VoiceCall) -> bool:
+    is_sms = record.CHANNEL is Channel.SMS
+    return (activity.text_message_id if is_sms else activity.voice_call_id) == record.id
+
+
+def _link_of(activity: Activity) -> tuple[Channel, int | None]:
+    channel = activity.activity_type
+    return channel, activity.text_message_id if channel is Channel.SMS else activity.voice_call_id
 
 
 def _order(item: HistoryItem) -> tuple[datetime, str, int]:

@@ -14,6 +14,7 @@ from ecm_comms.domain.commands import (
     SetUserRole,
     UpsertPatient,
 )
+from ecm_comms.entrypoints.cli.audit import audit
 from ecm_comms.entrypoints.cli.clinics import clinics
 from ecm_comms.entrypoints.cli.demo import demo
 from ecm_comms.entrypoints.cli.reports import reports
@@ -191,3 +192,4 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 cli.add_command(clinics)
 cli.add_command(reports)
 cli.add_command(demo)
+cli.add_command(audit)

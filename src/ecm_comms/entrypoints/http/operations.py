@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ecm_comms.domain.ecm_records import DEFAULT_PER_PAGE, MAX_PER_PAGE
-from ecm_comms.entrypoints.http.paths import API_PREFIX, ECM_PREFIX
+from ecm_comms.entrypoints.http.paths import ADMIN_PREFIX, API_PREFIX, ECM_PREFIX
 from ecm_comms.entrypoints.http.schemas import requests, responses, twilio_forms
 from ecm_comms.entrypoints.http.schemas.json_schema import DocumentSchema
 from ecm_comms.webhook_routes import (
@@ -67,6 +67,12 @@ TAGS = [
         "name": "ECM records",
         "description": "A patient's ECM activities and events (what PRTF reporting counts), "
         "newest first, in numbered pages, scoped to the user's clinic.",
+    },
+    {
+        "name": "Reports",
+        "description": "A clinic's compliance record, for its admins (`ecm-comms users set-role "
+        "--role admin`); a coordinator's token is refused (403). Dates are calendar days in the "
+        "clinic's time zone (its record's, else America/Los_Angeles), both ends included.",
     },
     {"name": "Twilio webhooks", "description": "Called by Twilio, signed with X-Twilio-Signature."},
     {"name": "Meta"},
@@ -225,6 +231,15 @@ PAGES = (
 )
 WEBHOOK_400 = "A required field is missing, empty, or not as Twilio sends it."
 STORAGE = {"503": ref("responses", "StorageUnavailable")}
+ADMIN_ONLY = errors("The user is not an admin of their clinic.", "Admin role required")
+OUTREACH_ATTEMPTS_EXAMPLE = (
+    "Event ID,Activity ID,Patient ID,Member CIN,Date,Time,Method,Direction,PRTF Category,"
+    "Status,Duration Seconds,Performed By,Assigned To\r\n"
+    "41,41,123,91234567A,2024-07-02,09:15,Telephonic,Outbound,Telehealth Encounter,completed,"
+    "312,Dana Coordinator,Dana Coordinator\r\n"
+    "42,42,123,91234567A,2024-07-02,10:03,Text,Inbound,Member Response,received,,,"
+    "Dana Coordinator\r\n"
+)
 COMMON_POST = {
     "400": ref("responses", "BadJson"),
     "401": ref("responses", "Unauthorized"),
@@ -511,6 +526,56 @@ def operations() -> dict[str, dict[str, Fragment]]:
                         "start_date must be a date as YYYY-MM-DD",
                         "start_date must not be after end_date",
                         ("page must be 1 or more", "end_date must be a date as YYYY-MM-DD"),
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{ADMIN_PREFIX}/outreach_attempts.csv": {
+            "get": {
+                "tags": ["Reports"],
+                "operationId": "getOutreachAttempts",
+                "summary": "The outreach detail: every event of a period, as CSV",
+                "description": (
+                    "One row per ECM event of the admin's clinic in the period, oldest first, "
+                    "streamed as it is read. Columns: `Event ID, Activity ID, Patient ID, Member "
+                    "CIN, Date, Time, Method, Direction, PRTF Category, Status, Duration Seconds, "
+                    "Performed By, Assigned To`. `Date` (`YYYY-MM-DD`) and `Time` (`HH:MM`) are "
+                    "in the clinic's time zone; `Method` is `Text` or `Telephonic`; `Direction` "
+                    "`Outbound` or `Inbound`; `Status` the SMS's or call's current status; "
+                    "`Duration Seconds` a call's, once Twilio reported it; users by name. A cell "
+                    "whose value is unknown is empty; a name or CIN starting with `=`, `+`, `-`, "
+                    "`@`, a tab or a carriage return gets a leading `'`. UTF-8 without a byte-"
+                    "order mark, RFC 4180 quoting, CRLF line ends. Checks run in this order: "
+                    "authentication, the admin role, the dates; a refusal is JSON."
+                ),
+                "security": USER,
+                "parameters": query_parameters(requests.OutreachAttemptsQuery),
+                "responses": {
+                    "200": {
+                        "description": "The CSV: a header row, then one row per event.",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": '`attachment; filename="outreach_attempts_'
+                                '{start_date}_{end_date}.csv"`.',
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": {
+                            "text/csv": {
+                                "schema": {"type": "string"},
+                                "example": OUTREACH_ATTEMPTS_EXAMPLE,
+                            }
+                        },
+                    },
+                    "401": ref("responses", "Unauthorized"),
+                    "403": ADMIN_ONLY,
+                    "422": errors(
+                        "A missing or bad date, or a period that ends before it starts.",
+                        ("start_date is required", "end_date is required"),
+                        "start_date must be a date as YYYY-MM-DD",
+                        "end_date must be a date as YYYY-MM-DD",
+                        "start_date must not be after end_date",
                     ),
                     **STORAGE,
                 },

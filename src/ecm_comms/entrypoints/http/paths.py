@@ -4,3 +4,5 @@
 ECM_PREFIX = "/v1/clinic/ecm"
 # Sending and reading back SMS and calls, and consent.
 API_PREFIX = ECM_PREFIX + "/communications"
+# The clinic admins' endpoints: its compliance reports.
+ADMIN_PREFIX = "/v1/admin/clinic/ecm"

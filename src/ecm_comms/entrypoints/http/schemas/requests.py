@@ -234,3 +234,28 @@ class EventsQuery(_Member):
         description="Events on or before this day (`YYYY-MM-DD`, in the clinic's time zone); "
         "not before `start_date`.",
     )
+
+
+def _day(description: str) -> object:
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "description": description,
+            "examples": ["2024-07-01"],
+        }
+    )
+
+
+class OutreachAttemptsQuery(_Member):
+    """``…/outreach_attempts.csv?start_date=&end_date=``: days in the clinic's time zone."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["start_date", "end_date"]})
+
+    start_date: Annotated[
+        str | None, _day("The first day, `YYYY-MM-DD`, in the clinic's time zone.")
+    ] = Field(None, title="start_date")
+    end_date: Annotated[
+        str | None,
+        _day("The last day (included), `YYYY-MM-DD`, not before `start_date`."),
+    ] = Field(None, title="end_date")
