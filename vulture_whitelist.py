@@ -32,3 +32,4 @@ _.sort_keys
 _.model_config
 _.field_title_should_be_set
 _.duration
+_.prtf_report

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,9 @@ from ecm_comms.domain.errors import InvalidInput
 from ecm_comms.domain.statuses import CallStatus
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Where the bounds of a period at the very ends of the calendar (years 1 and 9999) stop.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 # A call this long or longer that completed is an encounter (ECM_ENCOUNTER_MIN_CALL_SECONDS).
 DEFAULT_ENCOUNTER_MIN_CALL_SECONDS = 60
 
@@ -79,13 +82,25 @@ class ReportingPeriod:
         return cls(first, last, zone)
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
-        """From the start day's first instant up to (not including) the day after the end."""
-        since = datetime.combine(self.start, time.min, self.zone)
-        until = datetime.combine(self.end + timedelta(days=1), time.min, self.zone)
-        return since, until
+        """From the start day's first instant up to (not including) the day after the end, in
+        UTC. A day at the very ends of the calendar (years 1 and 9999) reaches as far as a
+        datetime can, where no event is anyway."""
+        return (
+            _first_utc_instant(self.start, self.zone, _EARLIEST),
+            _first_utc_instant(self.end, self.zone, _LATEST, days_after=1),
+        )
 
     def local_day(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
+
+
+def _first_utc_instant(
+    day: date, zone: ZoneInfo, beyond: datetime, days_after: int = 0
+) -> datetime:
+    try:
+        return datetime.combine(day + timedelta(days=days_after), time.min, zone).astimezone(UTC)
+    except OverflowError:
+        return beyond
 
 
 def parse_day(raw: str, name: str) -> date:
