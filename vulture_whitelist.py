@@ -33,6 +33,7 @@ _.sort_keys
 _.model_config
 _.field_title_should_be_set
 _.duration
+_.prtf_report
 _.current_page
 _.pagination
 _.prtf_category

@@ -20,6 +20,7 @@ from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirec
 from ecm_comms.adapters.sql.ecm_records import SqlActivityViews
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.idempotency import SqlIdempotencyKeys
+from ecm_comms.adapters.sql.prtf_reports import SqlPrtfReports
 from ecm_comms.adapters.sql.reports import SqlReportViews
 from ecm_comms.adapters.sql.unit_of_work import SqlUnitOfWork
 from ecm_comms.adapters.sql.views import SqlCommunicationViews, SqlConsentViews
@@ -45,6 +46,12 @@ from ecm_comms.domain.use_cases.ecm_records import ListActivitiesHandler, ListEv
 from ecm_comms.domain.use_cases.history import GetCommunicationHandler, ListCommunicationsHandler
 from ecm_comms.domain.use_cases.initiate_call import InitiateCallHandler
 from ecm_comms.domain.use_cases.outreach_detail import OutreachDetailHandler
+from ecm_comms.domain.use_cases.prtf_reports import (
+    DownloadPrtfReportHandler,
+    GeneratePrtfReportHandler,
+    GetPrtfReportHandler,
+    ListPrtfReportsHandler,
+)
 from ecm_comms.domain.use_cases.record_inbound import (
     RecordInboundCallHandler,
     RecordInboundSmsHandler,
@@ -104,6 +111,7 @@ class Container(containers.DeclarativeContainer):
     activity_views = providers.Singleton(SqlActivityViews, engine)
     audit_views = providers.Singleton(SqlAuditViews, engine)
     idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
+    prtf_reports = providers.Singleton(SqlPrtfReports, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
     sql_users = providers.Singleton(SqlUserDirectory, engine, clock.provided.now)
     sql_clinics = providers.Singleton(SqlClinicDirectory, engine, clock.provided.now)
@@ -219,6 +227,20 @@ class Container(containers.DeclarativeContainer):
         encounter_min_call_seconds=settings.provided.encounter_min_call_seconds,
     )
     audit_record = providers.Factory(AuditRecordHandler, views=audit_views)
+    generate_prtf_report = providers.Factory(
+        GeneratePrtfReportHandler,
+        views=report_views,
+        reports=prtf_reports,
+        clinics=clinic_directory,
+        patients=patient_directory,
+        users=user_directory,
+        clock=clock,
+        encounter_min_call_seconds=settings.provided.encounter_min_call_seconds,
+        default_region=region,
+    )
+    list_prtf_reports = providers.Factory(ListPrtfReportsHandler, reports=prtf_reports)
+    get_prtf_report = providers.Factory(GetPrtfReportHandler, reports=prtf_reports)
+    download_prtf_report = providers.Factory(DownloadPrtfReportHandler, reports=prtf_reports)
 
 
 def create_container(environ: Mapping[str, str] | None = None, **overrides: Any) -> Container:

@@ -204,3 +204,35 @@ class AuditRecord:
     ``clinic_id`` None: every clinic."""
 
     clinic_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratePrtfReport:
+    """Produce and keep a clinic's PRTF for a period of days (``YYYY-MM-DD``, both included).
+
+    The provider fields default to the clinic's NPI, name and main line. ``requested_by`` must be
+    an admin of the clinic; None is the operator at the command line. ``period_fields`` are what
+    the caller calls the two days, for the messages about them.
+    """
+
+    clinic_id: int
+    start_date: str | None
+    end_date: str | None
+    provider_npi: str | None = None
+    provider_name: str | None = None
+    provider_phone: str | None = None
+    requested_by: User | None = None
+    period_fields: tuple[str, str] = ("start_date", "end_date")
+
+
+@dataclass(frozen=True, slots=True)
+class ListPrtfReports:
+    requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class GetPrtfReport:
+    """One report of the user's clinic; ``report_id`` None: not an id at all (not found)."""
+
+    report_id: int | None
+    requested_by: User

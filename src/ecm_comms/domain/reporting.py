@@ -14,6 +14,7 @@ from ecm_comms.domain.errors import InvalidInput
 from ecm_comms.domain.statuses import CallStatus
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Where the bounds of a period at the very ends of the calendar (years 1 and 9999) stop.
 # A call this long or longer that completed is an encounter (ECM_ENCOUNTER_MIN_CALL_SECONDS).
 DEFAULT_ENCOUNTER_MIN_CALL_SECONDS = 60
 

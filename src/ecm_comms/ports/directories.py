@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from ecm_comms.domain.people import Patient, Role, User
@@ -17,6 +17,10 @@ class PatientDirectory(Protocol):
         """Every patient of this clinic (of any clinic, if None) reachable at ``phone``; most
         recently updated first."""
 
+    def find_many(self, patient_ids: Collection[int], clinic_id: int) -> Sequence[Patient]:
+        """The patients with these ids that belong to this clinic, in any order; ids of no
+        patient of the clinic are left out."""
+
 
 class PatientRegistry(Protocol):
     def upsert(self, patient: Patient) -> None:
@@ -27,6 +31,9 @@ class UserDirectory(Protocol):
     def find_by_token_digest(self, digest: str) -> User | None: ...
 
     def get(self, user_id: int) -> User | None: ...
+
+    def get_many(self, user_ids: Collection[int]) -> Sequence[User]:
+        """The users with these ids, in any order; unknown ids are left out."""
 
 
 class UserRegistry(Protocol):

@@ -8,6 +8,7 @@ from ecm_comms.adapters.memory.directories import (
 )
 from ecm_comms.adapters.memory.gateway import FakeGateway
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
+from ecm_comms.adapters.memory.prtf_reports import InMemoryPrtfReports
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from ecm_comms.adapters.memory.views import (
     InMemoryActivityViews,
@@ -27,6 +28,7 @@ __all__ = [
     "InMemoryConsentViews",
     "InMemoryIdempotencyKeys",
     "InMemoryPatientDirectory",
+    "InMemoryPrtfReports",
     "InMemoryReportViews",
     "InMemoryStore",
     "InMemoryUnitOfWork",

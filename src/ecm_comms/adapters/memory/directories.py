@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 from dataclasses import replace
 
 from ecm_comms.domain.clinics import Clinic, ClinicNumber, number_taken_message
@@ -27,6 +28,13 @@ class InMemoryPatientDirectory:
             if phone in p.phones and (clinic_id is None or p.belongs_to(clinic_id))
         ]
 
+    def find_many(self, patient_ids: Collection[int], clinic_id: int) -> list[Patient]:
+        return [
+            patient
+            for patient_id in set(patient_ids)
+            if (patient := self.find(patient_id, clinic_id)) is not None
+        ]
+
     def upsert(self, patient: Patient) -> None:
         self.patients.pop(patient.id, None)
         self.patients[patient.id] = patient
@@ -41,6 +49,9 @@ class InMemoryUserDirectory:
 
     def get(self, user_id: int) -> User | None:
         return self.users.get(user_id)
+
+    def get_many(self, user_ids: Collection[int]) -> list[User]:
+        return [self.users[user_id] for user_id in set(user_ids) if user_id in self.users]
 
     def add(self, user: User, token_digest: str) -> None:
         if user.id in self.users:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -41,8 +41,14 @@ _PATIENTS_AT_PHONE = _PATIENTS.where(
     _p.c.id.in_(select(_phones.c.patient_id).where(_phones.c.phone == bindparam("phone")))
 )
 _CLINIC_PATIENTS_AT_PHONE = _PATIENTS_AT_PHONE.where(_p.c.clinic_id == bindparam("clinic_id"))
+_PATIENTS_OF_CLINIC_BY_IDS = _PATIENTS.where(
+    _p.c.id.in_(bindparam("ids", expanding=True)), _p.c.clinic_id == bindparam("clinic_id")
+)
 _USER_BY_TOKEN_DIGEST = select(_u).where(_u.c.token_digest == bindparam("digest"))
 _USER_BY_ID = select(_u).where(_u.c.id == bindparam("id"))
+_USERS_BY_IDS = select(_u).where(_u.c.id.in_(bindparam("ids", expanding=True)))
+# Ids per lookup by ids: within every SQLite build's limit of bound parameters (999).
+IDS_PER_QUERY = 900
 
 
 class SqlPatientDirectory:
@@ -62,6 +68,15 @@ class SqlPatientDirectory:
         return self._patients(
             _CLINIC_PATIENTS_AT_PHONE, {"phone": phone.e164, "clinic_id": clinic_id}
         )
+
+    def find_many(self, patient_ids: Collection[int], clinic_id: int) -> list[Patient]:
+        return [
+            patient
+            for ids in _chunks(patient_ids)
+            for patient in self._patients(
+                _PATIENTS_OF_CLINIC_BY_IDS, {"ids": ids, "clinic_id": clinic_id}
+            )
+        ]
 
     def _patients(self, query: Select[Any], parameters: dict[str, Any]) -> list[Patient]:
         with reading(self._engine) as connection:
@@ -124,6 +139,14 @@ class SqlUserDirectory:
     def get(self, user_id: int) -> User | None:
         return self._user(_USER_BY_ID, {"id": user_id})
 
+    def get_many(self, user_ids: Collection[int]) -> list[User]:
+        found: list[User] = []
+        for ids in _chunks(user_ids):
+            with reading(self._engine) as connection:
+                rows = connection.execute(_USERS_BY_IDS, {"ids": ids}).all()
+            found += [_user(row.id, row.clinic_id, row.name, row.phone, row.role) for row in rows]
+        return found
+
     def _user(self, query: Select[Any], parameters: dict[str, Any]) -> User | None:
         with reading(self._engine) as connection:
             row = connection.execute(query, parameters).first()
@@ -174,3 +197,10 @@ def _user(user_id: int, clinic_id: int, name: str, phone: str | None, role: str)
         phone=PhoneNumber(phone) if phone else None,
         role=Role(role),
     )
+
+
+def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
+    """``ids`` (without repeats) a bounded number at a time; none for no ids."""
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), IDS_PER_QUERY):
+        yield unique[start : start + IDS_PER_QUERY]

@@ -4,15 +4,18 @@ and the users' names, joined in the same statement rather than looked up row by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Generator, Iterator
+from contextlib import closing
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, FromClause, Select, bindparam, func, select
+from sqlalchemy import Connection, Dialect, Engine, FromClause, Select, bindparam, func, select
 
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import begin
 from ecm_comms.domain.channels import Channel, Direction
+from ecm_comms.domain.errors import StorageUnavailable
 from ecm_comms.domain.reporting import EventRow
 
 # Rows fetched per round trip while streaming.
@@ -63,20 +66,52 @@ _EVENT_ROWS = (
 )
 
 
+_CHANNELS = {channel.value: channel for channel in Channel}
+_DIRECTIONS = {direction.value: direction for direction in Direction}
+
+
 class SqlReportViews:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def events(self, clinic_id: int, since: datetime, until: datetime) -> Iterator[EventRow]:
-        # A transaction, as PostgreSQL's server-side cursors need one; on SQLite a deferred
-        # BEGIN, which never takes the write lock.
-        with begin(self._engine) as connection:
-            rows = connection.execution_options(yield_per=BATCH_SIZE).execute(
-                _EVENT_ROWS,
-                {"clinic_id": clinic_id, "since": since, "until": until},
-            )
-            for row in rows:
-                yield event_row(row)
+        # Each row is built with as little work as possible: a month can hold hundreds of
+        # thousands. On SQLite a deferred BEGIN, which never takes the write lock.
+        parameters = {"clinic_id": clinic_id, "since": since, "until": until}
+        channels, directions = _CHANNELS, _DIRECTIONS
+        with begin(self._engine) as connection, closing(_rows(connection, parameters)) as rows:
+            # Closed before the transaction ends, even when the reader stops early: an unfinished
+            # PostgreSQL stream holds its connection until then.
+            for (
+                event_id,
+                activity_id,
+                patient_id,
+                event_type,
+                direction,
+                status,
+                duration_seconds,
+                occurred_at,
+                performed_by_id,
+                assigned_to_id,
+                member_id,
+                performed_by_name,
+                assigned_to_name,
+            ) in rows:
+                yield EventRow(
+                    event_id,
+                    activity_id,
+                    patient_id,
+                    channels[event_type],
+                    directions[direction],
+                    status,
+                    duration_seconds,
+                    occurred_at.astimezone(UTC),  # PostgreSQL's are in the session's zone
+                    performed_by_id,
+                    assigned_to_id,
+                    member_id,
+                    performed_by_name,
+                    assigned_to_name,
+                )
 
 
 def event_row(row: Any) -> EventRow:
@@ -95,3 +130,49 @@ def event_row(row: Any) -> EventRow:
         performed_by_name=row.performed_by_name,
         assigned_to_name=row.assigned_to_name,
     )
+
+
+def _rows(connection: Connection, parameters: dict[str, Any]) -> Generator[tuple[Any, ...]]:
+    if connection.dialect.name == "postgresql":
+        return _streamed_from_postgresql(connection, parameters)
+    return _fetched_in_batches(connection, parameters)
+
+
+def _fetched_in_batches(
+    connection: Connection, parameters: dict[str, Any]
+) -> Generator[tuple[Any, ...]]:
+    """SQLite's cursor reads as it is iterated; SQLAlchemy is told not to buffer it all."""
+    options = connection.execution_options(yield_per=BATCH_SIZE)
+    with closing(options.execute(_EVENT_ROWS, parameters)) as result:
+        yield from result
+
+
+def _streamed_from_postgresql(
+    connection: Connection, parameters: dict[str, Any]
+) -> Generator[tuple[Any, ...]]:
+    """The rows as the server sends them, a batch at a time (psycopg's ``stream``).
+
+    Not a server-side cursor: PostgreSQL plans a cursor's query for its first rows and never in
+    parallel, which makes a month read through one several times slower than the query itself.
+    A plain query streamed in batches is planned as a whole, as ``COPY`` would plan it.
+    """
+    driver = connection.connection.driver_connection
+    dbapi = connection.dialect.loaded_dbapi
+    assert driver is not None
+    capabilities = getattr(dbapi, "capabilities", None)  # psycopg 3.2 or later
+    # Batches need libpq 17 or later; before that, psycopg reads a row at a time.
+    chunked = capabilities is not None and capabilities.has_stream_chunked()
+    try:
+        with driver.cursor() as cursor:
+            yield from cursor.stream(
+                _postgresql_statement(connection.dialect),
+                parameters,
+                size=BATCH_SIZE if chunked else 1,
+            )
+    except dbapi.OperationalError as error:  # the server went away mid-stream
+        raise StorageUnavailable() from error
+
+
+@cache
+def _postgresql_statement(dialect: Dialect) -> str:
+    return str(_EVENT_ROWS.compile(dialect=dialect))

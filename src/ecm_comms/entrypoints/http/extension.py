@@ -14,6 +14,7 @@ from ecm_comms.entrypoints.http.history import history
 from ecm_comms.entrypoints.http.openapi import openapi
 from ecm_comms.entrypoints.http.outreach_attempts import outreach_attempts
 from ecm_comms.entrypoints.http.paths import ADMIN_PREFIX, API_PREFIX, ECM_PREFIX
+from ecm_comms.entrypoints.http.prtf_reports import prtf_reports
 from ecm_comms.entrypoints.http.services import EXTENSION_KEY, MOUNT_PREFIX_KEY
 from ecm_comms.entrypoints.http.webhooks import webhooks
 from ecm_comms.webhook_routes import WEBHOOK_PREFIX
@@ -34,6 +35,7 @@ def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:
     app.register_blueprint(consent, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(ecm_records, url_prefix=url_prefix + ECM_PREFIX)
     app.register_blueprint(outreach_attempts, url_prefix=url_prefix + ADMIN_PREFIX)
+    app.register_blueprint(prtf_reports, url_prefix=url_prefix + ADMIN_PREFIX)
     app.register_blueprint(webhooks, url_prefix=url_prefix + WEBHOOK_PREFIX)
     app.register_blueprint(openapi, url_prefix=url_prefix)
     _say_how_webhooks_are_guarded(container)

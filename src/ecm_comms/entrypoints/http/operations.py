@@ -8,8 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from ecm_comms.domain.ecm_records import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from ecm_comms.domain.prtf import COLUMNS
+from ecm_comms.domain.use_cases import prtf_reports as prtf
 from ecm_comms.entrypoints.http.paths import ADMIN_PREFIX, API_PREFIX, ECM_PREFIX
-from ecm_comms.entrypoints.http.schemas import requests, responses, twilio_forms
+from ecm_comms.entrypoints.http.schemas import prtf_reports, requests, responses, twilio_forms
 from ecm_comms.entrypoints.http.schemas.json_schema import DocumentSchema
 from ecm_comms.webhook_routes import (
     CALL_STATUS,
@@ -26,6 +28,7 @@ REQUEST_MODELS: list[type[BaseModel]] = [
     requests.SendSmsRequest,
     requests.InitiateCallRequest,
     requests.RecordConsentRequest,
+    prtf_reports.GeneratePrtfReportRequest,
     twilio_forms.InboundSmsForm,
     twilio_forms.InboundCallForm,
     twilio_forms.SmsStatusForm,
@@ -40,6 +43,9 @@ ANSWER_MODELS: list[type[BaseModel]] = [
     responses.ConsentRead,
     responses.ActivitiesPage,
     responses.EventsPage,
+    prtf_reports.PrtfReportGenerated,
+    prtf_reports.PrtfReportRead,
+    prtf_reports.PrtfReportList,
     responses.ErrorBody,
 ]
 
@@ -73,6 +79,12 @@ TAGS = [
         "description": "A clinic's compliance record, for its admins (`ecm-comms users set-role "
         "--role admin`); a coordinator's token is refused (403). Dates are calendar days in the "
         "clinic's time zone (its record's, else America/Los_Angeles), both ends included.",
+    },
+    {
+        "name": "PRTF reports",
+        "description": "The Provider Reporting Template File a clinic hands its health plan: "
+        "produced from the clinic's ECM events of a period and kept exactly as produced. For the "
+        "clinic's admins only.",
     },
     {"name": "Twilio webhooks", "description": "Called by Twilio, signed with X-Twilio-Signature."},
     {"name": "Meta"},
@@ -156,6 +168,10 @@ SHARED_RESPONSES = {
         "Unknown patient, another clinic's patient, or a non-integer id.", "Patient not found"
     ),
     "RecordNotFound": errors("Unknown record, or another clinic's.", "Not found"),
+    "AdminRequired": errors("The user is not an admin of the clinic.", "Admin role required"),
+    "ReportNotFound": errors(
+        "Unknown report, another clinic's, or an id that is not an integer.", "Not found"
+    ),
     "BadJson": errors(
         "The body is not JSON, or not a JSON object.",
         "Request body must be valid JSON",
@@ -581,6 +597,7 @@ def operations() -> dict[str, dict[str, Fragment]]:
                 },
             }
         },
+        **prtf_report_operations(),
         f"{WEBHOOK_PREFIX}{INBOUND_SMS}": {
             "post": {
                 "tags": ["Twilio webhooks"],
@@ -704,6 +721,139 @@ def operations() -> dict[str, dict[str, Fragment]]:
 
 
 FORM = "application/x-www-form-urlencoded"
+PRTF_REPORTS = f"{ADMIN_PREFIX}/prtf_reports"
+REPORT_ID = path_id(
+    "report_id",
+    "The report's id (another clinic's report, or a value that is not an integer: 404 "
+    "`Not found`).",
+    1,
+)
+PRTF_FIELD_ERRORS = (
+    "start_date is required",
+    "start_date must be a date as YYYY-MM-DD",
+    "start_date must not be after end_date",
+    prtf.NPI_REQUIRED,
+    prtf.INVALID_NPI,
+    prtf.INVALID_PHONE,
+    prtf.NAME_TOO_LONG,
+    prtf.NAME_UNSTORABLE,
+)
+ADMIN_READ = {
+    "401": ref("responses", "Unauthorized"),
+    "403": ref("responses", "AdminRequired"),
+}
+CSV = "text/csv"
+
+
+def prtf_report_operations() -> dict[str, dict[str, Fragment]]:
+    """The PRTF reports: for the clinic's admins, scoped to the user's clinic."""
+    return {
+        PRTF_REPORTS: {
+            "post": {
+                "tags": ["PRTF reports"],
+                "operationId": "generatePrtfReport",
+                "summary": "Produce the clinic's PRTF for a period",
+                "description": (
+                    "One row per patient of the clinic with at least one ECM event in the period "
+                    "(calendar days in the clinic's time zone, both included), ordered by Member "
+                    "CIN then patient id. The provider fields default to the clinic's NPI, name "
+                    "and main line; a report needs an NPI. The file is kept exactly as produced. "
+                    "Checks run in this order: authentication, the admin role, the request's "
+                    "shape, then the fields (every message that applies); a refused request "
+                    "keeps nothing."
+                ),
+                "security": USER,
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": body(
+                    prtf_reports.GeneratePrtfReportRequest,
+                    description="JSON; read whatever the Content-Type says.",
+                ),
+                "responses": {
+                    "201": json_answer(
+                        prtf_reports.PrtfReportGenerated,
+                        "Produced and kept.",
+                        headers=REPLAYED,
+                    ),
+                    "400": ref("responses", "BadJson"),
+                    **ADMIN_READ,
+                    "409": ref("responses", "InProgress"),
+                    "413": ref("responses", "TooLarge"),
+                    "422": errors(
+                        "Missing or bad dates, no NPI or a bad one, a bad provider phone or "
+                        "name, a field that is not a string, or an invalid or reused "
+                        "`Idempotency-Key`. Nothing was kept.",
+                        *PRTF_FIELD_ERRORS,
+                        ("start_date is required", "end_date is required"),
+                        "start_date must be a string",
+                        KEY_REUSED,
+                    ),
+                    **STORAGE,
+                },
+            },
+            "get": {
+                "tags": ["PRTF reports"],
+                "operationId": "listPrtfReports",
+                "summary": "The clinic's PRTF reports, newest first",
+                "security": USER,
+                "responses": {
+                    "200": json_answer(prtf_reports.PrtfReportList, "The clinic's reports."),
+                    **ADMIN_READ,
+                    **STORAGE,
+                },
+            },
+        },
+        f"{PRTF_REPORTS}/{{report_id}}": {
+            "get": {
+                "tags": ["PRTF reports"],
+                "operationId": "getPrtfReport",
+                "summary": "One PRTF report",
+                "security": USER,
+                "parameters": [REPORT_ID],
+                "responses": {
+                    "200": json_answer(prtf_reports.PrtfReportRead, "Found."),
+                    **ADMIN_READ,
+                    "404": ref("responses", "ReportNotFound"),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{PRTF_REPORTS}/{{report_id}}/download": {
+            "get": {
+                "tags": ["PRTF reports"],
+                "operationId": "downloadPrtfReport",
+                "summary": "A PRTF report's file",
+                "description": (
+                    "The CSV exactly as produced: UTF-8 without a byte-order mark, RFC 4180, a "
+                    "header row then one row per patient. A free-text cell that would start a "
+                    "spreadsheet formula (`=`, `+`, `-`, `@`, a tab, a carriage return) starts "
+                    "with `'`."
+                ),
+                "security": USER,
+                "parameters": [REPORT_ID],
+                "responses": {
+                    "200": {
+                        "description": "The file, as an attachment under its file name.",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": 'attachment; filename="PRTF_…csv"',
+                                "required": True,
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": {
+                            CSV: {
+                                "schema": {"type": "string"},
+                                "example": ",".join(COLUMNS) + "\r\n",
+                            }
+                        },
+                    },
+                    **ADMIN_READ,
+                    "404": ref("responses", "ReportNotFound"),
+                    **STORAGE,
+                },
+            }
+        },
+    }
 
 
 def query_parameters(model: type[BaseModel]) -> list[Fragment]:
