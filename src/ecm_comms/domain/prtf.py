@@ -18,7 +18,7 @@ from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.clinics import Npi
 from ecm_comms.domain.people import Patient
 from ecm_comms.domain.phone_numbers import PhoneNumber
-from ecm_comms.domain.reporting import EventRow, PrtfCategory, ReportingPeriod
+from ecm_comms.domain.reporting import EventRow, PrtfCategory, ReportingPeriod, spreadsheet_safe
 
 COLUMNS = (
     "Reporting Period Start",
@@ -42,7 +42,6 @@ COLUMNS = (
     "Outreach Methods",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # The database keeps a provider name of at most this many characters.
 MAX_PROVIDER_NAME_LENGTH = 200
 # How the plan names the methods of the clinic's outreach, in the order they are listed.
@@ -111,14 +110,6 @@ def tally(events: Iterable[EventRow], encounter_min_call_seconds: int) -> dict[i
             patient_tally = tallies[event.patient_id] = PatientTally(event.patient_id)
         patient_tally.add(event, event.category(encounter_min_call_seconds))
     return tallies
-
-
-def spreadsheet_safe(text: str | None) -> str:
-    """Free text as a cell a spreadsheet shows and never runs: a leading ``'`` before what would
-    start a formula."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def row_order(patient_id: int, patient: Patient | None) -> tuple[bool, str, int]:

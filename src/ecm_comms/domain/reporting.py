@@ -91,6 +91,18 @@ class ReportingPeriod:
         return instant.astimezone(self.zone).date()
 
 
+# What starts a formula in a spreadsheet: a cell of free text starting so is written after a "'".
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str | None) -> str:
+    """Free text as a cell a spreadsheet shows and never runs: empty when unknown, a leading
+    ``'`` before what would start a formula."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def midnight_utc(day: date, zone: ZoneInfo) -> datetime:
     """The day's first instant in ``zone``, in UTC; days at the ends of the calendar clamp to
     the earliest or latest instant there is."""

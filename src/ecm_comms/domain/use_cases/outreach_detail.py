@@ -16,7 +16,7 @@ from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.clinics import zone_of
 from ecm_comms.domain.commands import GetOutreachDetail
 from ecm_comms.domain.errors import AdminRequired
-from ecm_comms.domain.reporting import EventRow, ReportingPeriod
+from ecm_comms.domain.reporting import EventRow, ReportingPeriod, spreadsheet_safe
 from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.directories import PatientDirectory, UserDirectory
 from ecm_comms.ports.views import ReportViews
@@ -39,20 +39,11 @@ HEADER = (
 METHODS = {Channel.SMS: "Text", Channel.CALL: "Telephonic"}
 DIRECTIONS = {Direction.OUTBOUND: "Outbound", Direction.INBOUND: "Inbound"}
 # A spreadsheet runs a cell starting with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Patients and users looked up by id, at most this many remembered at a time.
 _REMEMBERED = 4096
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")
-
-
-def spreadsheet_safe(text: str | None) -> str:
-    """Free text as a cell: empty when unknown, with a leading ``'`` where a spreadsheet would
-    otherwise run it as a formula."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 @dataclass(frozen=True, slots=True)
