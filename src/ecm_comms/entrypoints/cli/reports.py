@@ -5,19 +5,18 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import click
 
 from ecm_comms.domain.commands import GeneratePrtfReport, GetOutreachDetail
-from ecm_comms.domain.errors import InvalidInput
 from ecm_comms.domain.use_cases.outreach_detail import HEADER
 from ecm_comms.entrypoints.cli.support import container_of, refusals_as_exit
 from ecm_comms.entrypoints.csv_stream import csv_chunks
 
-_OPTIONS = {"provider_npi": "npi"}  # where an option is not named as the API's field
+# The option of a field the command does not name after it.
+_OPTIONS = {"provider_npi": "--npi"}
 
 
 @click.group()
@@ -53,7 +52,7 @@ def reports_prtf(
     patient count. Without --out the CSV goes to standard output and the rest to standard error."""
     if out is not None:
         _check_writable(out)  # before the report is kept, not after
-    with refusals_as_exit(), _options_named():
+    with refusals_as_exit(_OPTIONS):
         produced = container_of(ctx).generate_prtf_report()(
             GeneratePrtfReport(
                 clinic_id=clinic_id,
@@ -73,20 +72,6 @@ def reports_prtf(
         return
     _write_whole(out, produced.content)
     click.echo(f"{report.filename}: {patients}, written to {out}.")
-
-
-@contextmanager
-def _options_named() -> Iterator[None]:
-    """The use case names its fields as the API does; here they are options."""
-    try:
-        yield
-    except InvalidInput as error:
-        # The days' messages name their options already (--start, --end).
-        fields = [
-            None if field and field.startswith("--") else _OPTIONS.get(field or "", field)
-            for field in error.fields
-        ]
-        raise InvalidInput(error.messages, fields) from error
 
 
 def _check_writable(path: Path) -> None:

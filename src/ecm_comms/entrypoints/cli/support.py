@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -16,22 +16,29 @@ from ecm_comms.settings import SettingsError
 
 
 @contextmanager
-def refusals_as_exit() -> Iterator[None]:
-    """A refusal becomes a message on standard error and exit status 1, never a traceback."""
+def refusals_as_exit(options: Mapping[str, str] | None = None) -> Iterator[None]:
+    """A refusal becomes a message on standard error and exit status 1, never a traceback.
+
+    ``options`` names the option of a field the command calls otherwise (``provider_npi``:
+    ``--npi``); other fields are their own option (``date_of_birth``: ``--date-of-birth``).
+    """
     try:
         yield
     except InvalidInput as error:
-        raise click.ClickException("; ".join(_naming_options(error))) from error
+        raise click.ClickException("; ".join(_naming_options(error, options or {}))) from error
     except DomainError as error:
         raise click.ClickException("; ".join(error.messages)) from error
     except SettingsError as error:
         raise click.ClickException(str(error)) from error
 
 
-def _naming_options(error: InvalidInput) -> list[str]:
-    """Each message with the option it is about, where the use case named the field."""
+def _naming_options(error: InvalidInput, options: Mapping[str, str]) -> list[str]:
+    """Each message with the option it is about, where the use case named the field; a field
+    that is an option already (``--start``) is named by its message itself."""
     return [
-        f"--{field.replace('_', '-')}: {message}" if field else message
+        message
+        if not field or field.startswith("--")
+        else f"{options.get(field) or '--' + field.replace('_', '-')}: {message}"
         for field, message in zip(error.fields, error.messages, strict=True)
     ]
 
