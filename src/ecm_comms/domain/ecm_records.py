@@ -17,7 +17,7 @@ from ecm_comms.domain.reporting import (
     PrtfCategory,
     day_after_utc,
     midnight_utc,
-    parse_day,
+    parse_days,
 )
 
 DEFAULT_PER_PAGE = 25
@@ -35,10 +35,6 @@ class Problems:
 
     def add(self, field: str, message: str) -> None:
         self._by_field.setdefault(field, message)
-
-    def add_all(self, error: InvalidInput) -> None:
-        for field, message in zip(error.fields, error.messages, strict=True):
-            self.add(field or "", message)
 
     def raise_any(self) -> None:
         if self._by_field:
@@ -149,18 +145,10 @@ class DayRange:
         problems: Problems,
         fields: tuple[str, str] = ("start_date", "end_date"),
     ) -> DayRange:
-        days: list[date | None] = []
-        for raw, field in zip((start, end), fields, strict=True):
-            day = None
-            if raw is not None:
-                try:
-                    day = parse_day(raw, field)
-                except InvalidInput as error:
-                    problems.add_all(error)
-            days.append(day)
-        first, last = days
-        if first is not None and last is not None and first > last:
-            problems.add(fields[0], f"{fields[0]} must not be after {fields[1]}")
+        found: dict[str, str] = {}
+        first, last = parse_days(start, end, fields, found, required=False)
+        for field, message in found.items():
+            problems.add(field, message)
         return cls(first, last)
 
     def utc_bounds(self, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:

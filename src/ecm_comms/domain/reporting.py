@@ -75,10 +75,7 @@ class ReportingPeriod:
     ) -> ReportingPeriod:
         """Both days as ``YYYY-MM-DD``; every problem reported at once, naming its field."""
         problems: dict[str, str] = {}
-        days = [_day(raw, name, problems) for raw, name in zip((start, end), fields, strict=True)]
-        first, last = days
-        if first is not None and last is not None and first > last:
-            problems[fields[0]] = f"{fields[0]} must not be after {fields[1]}"
+        first, last = parse_days(start, end, fields, problems)
         if problems or first is None or last is None:
             raise InvalidInput.of_fields(problems)
         return cls(first, last, zone)
@@ -117,6 +114,26 @@ def day_after_utc(day: date, zone: ZoneInfo) -> datetime:
     if day == date.max:
         return datetime.max.replace(tzinfo=UTC)
     return midnight_utc(day + timedelta(days=1), zone)
+
+
+def parse_days(
+    start: str | None,
+    end: str | None,
+    fields: tuple[str, str],
+    problems: dict[str, str],
+    *,
+    required: bool = True,
+) -> tuple[date | None, date | None]:
+    """The first and last of a span of days, ``YYYY-MM-DD``, the first not after the last; each
+    problem noted under its field. Not ``required``: a day that is absent leaves that end open."""
+    days = [
+        None if raw is None and not required else _day(raw, field, problems)
+        for raw, field in zip((start, end), fields, strict=True)
+    ]
+    first, last = days
+    if first is not None and last is not None and first > last:
+        problems.setdefault(fields[0], f"{fields[0]} must not be after {fields[1]}")
+    return first, last
 
 
 def parse_day(raw: str, name: str, label: str | None = None) -> date:
