@@ -37,12 +37,12 @@ from ecm_comms.domain.commands import (
     UpsertClinic,
     UpsertPatient,
 )
+from ecm_comms.domain.csv_text import ROWS_PER_CHUNK
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError, StorageUnavailable
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.reporting import EventRow
 from ecm_comms.domain.use_cases.outreach_detail import HEADER
 from ecm_comms.entrypoints.cli.main import cli
-from ecm_comms.entrypoints.csv_stream import ROWS_PER_CHUNK
 from ecm_comms.entrypoints.http.openapi import document
 from tests.conftest import Staff
 from tests.integration.test_fuzz import FUZZ_SETTINGS, call_and_check

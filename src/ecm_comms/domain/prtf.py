@@ -7,8 +7,6 @@ the directories; the file is built in memory, as bytes, exactly as it is kept.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.clinics import Npi
+from ecm_comms.domain.csv_text import csv_chunks
 from ecm_comms.domain.people import Patient
 from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.reporting import EventRow, PrtfCategory, ReportingPeriod, spreadsheet_safe
@@ -174,12 +173,9 @@ def prtf_rows(
 def prtf_csv(rows: Iterable[Sequence[str]]) -> bytes:
     """The file: UTF-8 without a byte-order mark, RFC 4180 (CRLF line ends, quotes only where a
     cell needs them), the header row first."""
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
+    text = "".join(csv_chunks(COLUMNS, rows))
     # A lone surrogate from a host's directory cannot be UTF-8: it is replaced, never a failure.
-    return text.getvalue().encode("utf-8", errors="replace")
+    return text.encode("utf-8", errors="replace")
 
 
 def prtf_filename(npi: Npi, start: date, generated_on: date) -> str:

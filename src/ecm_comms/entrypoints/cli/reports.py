@@ -11,9 +11,9 @@ from typing import IO
 import click
 
 from ecm_comms.domain.commands import GeneratePrtfReport, GetOutreachDetail
+from ecm_comms.domain.csv_text import csv_chunks
 from ecm_comms.domain.use_cases.outreach_detail import HEADER
 from ecm_comms.entrypoints.cli.support import container_of, refusals_as_exit
-from ecm_comms.entrypoints.csv_stream import csv_chunks
 
 # The option of a field the command does not name after it.
 _OPTIONS = {"provider_npi": "--npi"}

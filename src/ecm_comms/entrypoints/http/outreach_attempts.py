@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, stream_with_context
 
 from ecm_comms.domain.commands import GetOutreachDetail
+from ecm_comms.domain.csv_text import csv_chunks
 from ecm_comms.domain.use_cases.outreach_detail import HEADER
-from ecm_comms.entrypoints.csv_stream import csv_chunks
 from ecm_comms.entrypoints.http.auth import current_user
 from ecm_comms.entrypoints.http.errors import register_error_handlers
 from ecm_comms.entrypoints.http.payloads import query

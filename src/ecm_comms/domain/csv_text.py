@@ -1,4 +1,4 @@
-"""CSV as RFC 4180 writes it (commas, quotes where needed, CRLF), produced in chunks of rows as
+"""CSV text as RFC 4180 writes it (commas, quotes where needed, CRLF), produced in chunks of rows as
 they are read: whatever the number of rows, only one chunk is ever held."""
 
 from __future__ import annotations
