@@ -150,6 +150,8 @@ def test_upgrading_from_0001_keeps_the_records_with_no_sender(empty_database: En
         "sent_by_id": None,
         "error_code": None,
         "error_message": None,
+        "send_at": None,
+        "skip_reason": None,
     }
     assert dict(call) == common | {
         "id": 1,

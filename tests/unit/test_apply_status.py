@@ -571,8 +571,10 @@ _NOT_WITH_READ = {
     SmsStatus.PARTIALLY_DELIVERED,
     SmsStatus.RECEIVED,
 }
-_UNREAD: list[SmsStatus] = [s for s in SmsStatus if s is not SmsStatus.READ]
-_WITH_READ: list[SmsStatus] = [s for s in SmsStatus if s not in _NOT_WITH_READ]
+# Ours alone: no callback reports it (one that did would change nothing).
+_REPORTED = [s for s in SmsStatus if s is not SmsStatus.SKIPPED]
+_UNREAD: list[SmsStatus] = [s for s in _REPORTED if s is not SmsStatus.READ]
+_WITH_READ: list[SmsStatus] = [s for s in _REPORTED if s not in _NOT_WITH_READ]
 
 
 @st.composite

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ecm_comms.domain.errors import ValidationError
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.sending_limits import FrequencyCaps, SendWindow
 
 # ECM is a California Medi-Cal program.
 DEFAULT_TIMEZONE = "America/Los_Angeles"
@@ -96,6 +97,8 @@ class Clinic:
     phone: PhoneNumber | None = None  # the main line calls are put through to
     timezone: str = DEFAULT_TIMEZONE
     numbers: tuple[ClinicNumber, ...] = ()  # in the order they were added
+    send_window: SendWindow = SendWindow()  # for automated SMS
+    caps: FrequencyCaps = FrequencyCaps()  # for automated SMS
 
     @property
     def sending_number(self) -> ClinicNumber | None:

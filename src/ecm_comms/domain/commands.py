@@ -68,6 +68,7 @@ class UpsertPatient:
     first_name: str | None = None
     last_name: str | None = None
     date_of_birth: str | None = None  # YYYY-MM-DD
+    timezone: str | None = None  # IANA name; None: their clinic's
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,9 @@ class UpsertClinic:
     npi: str | None = None
     phone_number: str | None = None
     timezone: str | None = None
+    send_window: str | None = None  # HH:MM-HH:MM, within 08:00-21:00
+    daily_cap: int | None = None
+    weekly_cap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,3 +240,57 @@ class GetPrtfReport:
 
     report_id: int | None
     requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSms:
+    """An SMS to one patient, sent by the worker at ``send_at`` within the sending limits."""
+
+    patient_id: int
+    phone_number: str | None
+    body: str | None
+    send_at: str  # ISO 8601 with a zone
+    performed_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSms:
+    sms_id: int
+    requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCampaign:
+    name: str | None
+    body: str | None  # a template: {{first_name}}, {{clinic_name}}, the campaign's variables…
+    patient_ids: tuple[int, ...]
+    performed_by: User
+    send_at: str | None = None  # ISO 8601 with a zone; None: as soon as the limits allow
+    variables: dict[int, dict[str, str]] | None = None  # per patient id: name → value
+
+
+@dataclass(frozen=True, slots=True)
+class GetCampaign:
+    campaign_id: int
+    requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class ListCampaignRecipients:
+    campaign_id: int
+    requested_by: User
+    page: int | None = None
+    per_page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCampaign:
+    campaign_id: int
+    requested_by: User
+
+
+@dataclass(frozen=True, slots=True)
+class SendAutomatedSms:
+    """The worker's job: send one automated SMS if the sending limits let it out now."""
+
+    automated_sms_id: int

@@ -8,6 +8,7 @@ from typing import ClassVar, Generic, Self, TypeVar
 
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.segments import SegmentCount, count_segments
 from ecm_comms.domain.sms_bodies import SmsBody
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 
@@ -132,6 +133,8 @@ class TextMessage(Communication[SmsStatus]):
     FAILED: ClassVar[SmsStatus] = SmsStatus.FAILED
 
     body: SmsBody
+    send_at: datetime | None = None  # an automated SMS: when it was asked to go out
+    skip_reason: str | None = None  # an automated SMS the sending rules did not let out
 
     @classmethod
     def outbound(
@@ -144,11 +147,15 @@ class TextMessage(Communication[SmsStatus]):
         body: SmsBody,
         sent_by_id: int,
         at: datetime,
+        send_at: datetime | None = None,
     ) -> TextMessage:
-        """An SMS about to go to the provider: on record before it is sent, so none is lost."""
+        """An SMS about to go to the provider: on record before it is sent, so none is lost.
+
+        With ``send_at`` (a scheduled or campaign SMS) it waits, ``scheduled``, for the worker.
+        """
         return cls._new(
             direction=Direction.OUTBOUND,
-            status=SmsStatus.QUEUED,
+            status=SmsStatus.QUEUED if send_at is None else SmsStatus.SCHEDULED,
             clinic_id=clinic_id,
             patient_id=patient_id,
             to=to,
@@ -156,7 +163,37 @@ class TextMessage(Communication[SmsStatus]):
             at=at,
             sent_by_id=sent_by_id,
             body=body,
+            send_at=send_at,
         )
+
+    @property
+    def segments(self) -> SegmentCount:
+        return count_segments(self.body.text)
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.status is SmsStatus.SCHEDULED
+
+    def hand_over(self, sender: PhoneNumber, at: datetime) -> None:
+        """A scheduled SMS the worker is about to send: queued, as a direct send is."""
+        self._set(SmsStatus.QUEUED, at)
+        self.from_ = sender
+
+    def reschedule(self, at: datetime) -> None:
+        """Handed over, but the provider promised it did nothing: waiting again."""
+        self._set(SmsStatus.SCHEDULED, at)
+
+    def skip(self, reason: str, at: datetime) -> None:
+        self._set(SmsStatus.SKIPPED, at)
+        self.skip_reason = reason
+
+    def cancel(self, at: datetime) -> None:
+        self._set(SmsStatus.CANCELED, at)
+
+    def _set(self, status: SmsStatus, at: datetime) -> None:
+        # Our own moves around the provider's statuses, not a callback: no rank to respect.
+        self.status = status
+        self.updated_at = at
 
     @classmethod
     def inbound(

@@ -141,3 +141,17 @@ class CommunicationFailed(DomainError):
         self.channel = channel
         self.code = error.code
         self.unavailable = error.unavailable
+
+
+class NotScheduled(DomainError):
+    """Only an SMS still waiting for the worker can be canceled."""
+
+    def __init__(self) -> None:
+        super().__init__(["Only a scheduled SMS can be canceled"])
+
+
+class CampaignNotFound(DomainError):
+    """Unknown campaign, or one of another clinic."""
+
+    def __init__(self) -> None:
+        super().__init__(["Campaign not found"])

@@ -41,6 +41,7 @@ class Patient:
     first_name: str | None = None
     last_name: str | None = None
     date_of_birth: date | None = None
+    timezone: str | None = None  # IANA name; None: their clinic's
 
     def belongs_to(self, clinic_id: int) -> bool:
         return self.clinic_id == clinic_id

@@ -21,6 +21,7 @@ class SmsStatus(StrEnum):
     UNDELIVERED = "undelivered"
     FAILED = "failed"
     CANCELED = "canceled"
+    SKIPPED = "skipped"  # ours: an automated SMS the sending rules did not let out
     PARTIALLY_DELIVERED = "partially_delivered"
     READ = "read"
 
@@ -34,6 +35,8 @@ class SmsStatus(StrEnum):
 
     def may_become(self, new: SmsStatus) -> bool:
         """Whether a callback reporting ``new`` moves a message that is ``self`` forward."""
+        if new is SmsStatus.SKIPPED:
+            return False  # ours alone: the provider never reports it, and no callback may
         if new is SmsStatus.READ and self.is_final and self is not SmsStatus.DELIVERED:
             # "read" follows only delivery; a failed message cannot have been read.
             return False
@@ -78,6 +81,7 @@ _SMS_RANKS: dict[SmsStatus, int] = {
     SmsStatus.UNDELIVERED: 3,
     SmsStatus.FAILED: 3,
     SmsStatus.CANCELED: 3,
+    SmsStatus.SKIPPED: 3,
     SmsStatus.PARTIALLY_DELIVERED: 3,
     SmsStatus.READ: 4,
 }

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
+from ecm_comms.domain.automated_sms import AutomatedSms
+from ecm_comms.domain.campaigns import Campaign
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.consent import ConsentEntry
@@ -53,6 +56,10 @@ class TextMessageRepository(CommunicationRepository[TextMessage], Protocol):
         (None: the shared number); False, and nothing stored, if they have. The check and the
         insert are one step."""
 
+    def add_many(self, messages: Sequence[TextMessage]) -> None:
+        """``add`` each (no opt-out check: the caller has decided), in one round trip where
+        the database allows."""
+
 
 VoiceCallRepository = CommunicationRepository[VoiceCall]
 
@@ -78,6 +85,55 @@ class ConsentLedger(Protocol):
     def append(self, entry: ConsentEntry) -> None:
         """Keep the entry; entries are never changed or removed."""
 
+    def opted_out(self, phones: Collection[PhoneNumber], clinic_id: int | None) -> set[PhoneNumber]:
+        """Those of ``phones`` whose latest entry with this clinic (None: the shared number) is
+        an opt-out."""
+
+
+class AutomatedSmsRepository(Protocol):
+    """Scheduled and campaign SMS, as the worker tracks them (``uow.automated``)."""
+
+    def add_many(self, sends: Sequence[AutomatedSms]) -> None:
+        """Store each and set its ``id``."""
+
+    def lock(self, automated_sms_id: int) -> AutomatedSms | None:
+        """The one with this id, locked for update until the end of the transaction."""
+
+    def lock_by_sms(self, sms_id: int) -> AutomatedSms | None:
+        """The one of this SMS, locked for update until the end of the transaction."""
+
+    def update(self, send: AutomatedSms) -> None:
+        """Write back its outcome, skip reason, due time, attempts and hand-over time."""
+
+    def hold_patient(self, patient_id: int) -> None:
+        """Until the end of the transaction, no other transaction gets past ``hold_patient``
+        for this patient: their frequency caps are checked and used one sender at a time."""
+
+    def handed_since(self, patient_id: int, since: datetime) -> list[datetime]:
+        """When the patient's automated SMS handed to the provider since ``since`` were handed
+        (those the provider refused at once do not count)."""
+
+    def take_due(self, now: datetime, lease_expired_before: datetime, limit: int) -> list[int]:
+        """Up to ``limit`` ids of scheduled ones due by ``now`` that are on no queue: never
+        dispatched, or dispatched before ``lease_expired_before`` (their worker died). They are
+        marked dispatched at ``now``; concurrent callers get different ones."""
+
+    def mark_dispatched(self, automated_sms_ids: Collection[int], at: datetime) -> None: ...
+
+    def cancel_campaign(self, campaign_id: int, at: datetime) -> int:
+        """Cancel every scheduled one of the campaign, and their SMS; how many were."""
+
+
+class CampaignRepository(Protocol):
+    def add(self, campaign: Campaign) -> None:
+        """Store the campaign and set its ``id``."""
+
+    def lock(self, campaign_id: int, clinic_id: int) -> Campaign | None:
+        """The clinic's campaign with this id, locked for update; None for another clinic's."""
+
+    def update(self, campaign: Campaign) -> None:
+        """Write back its cancellation."""
+
 
 class StatusLog(Protocol):
     def append(self, report: StatusReport) -> bool:
@@ -97,6 +153,8 @@ class UnitOfWork(abc.ABC):
     activities: ActivityRepository
     events: EventRepository
     consent: ConsentLedger
+    automated: AutomatedSmsRepository
+    campaigns: CampaignRepository
     status_log: StatusLog
     contacts: ContactHistory
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ecm_comms.domain.audit import AuditFindings
+from ecm_comms.domain.campaigns import CampaignSummary, Recipient
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.consent import Consent
 from ecm_comms.domain.ecm_records import ActivityEntry, ActivityFilters, EventFilters, PageRequest
@@ -53,3 +54,15 @@ class AuditViews(Protocol):
         """The accepted communications matched to a patient counted, and every broken link
         between communications, activities and events, read from one snapshot; of one clinic,
         or of all (None)."""
+
+
+class CampaignViews(Protocol):
+    def campaign(self, campaign_id: int, clinic_id: int) -> CampaignSummary | None:
+        """The clinic's campaign with its recipients counted by outcome; None for another
+        clinic's."""
+
+    def recipients(
+        self, campaign_id: int, clinic_id: int, page: PageRequest
+    ) -> tuple[list[Recipient], int]:
+        """A page of the campaign's recipients in the order they were given, and how many it
+        has; ([], 0) for another clinic's campaign."""

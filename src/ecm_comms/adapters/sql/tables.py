@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -54,6 +55,7 @@ patients = Table(
     Column("first_name", String(100)),
     Column("last_name", String(100)),
     Column("date_of_birth", Date),
+    Column("timezone", String(64)),  # None: the clinic's
 )
 
 patient_phones = Table(
@@ -89,6 +91,8 @@ text_messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_text_messages_patient_id_created_at", "patient_id", "created_at"),
+    Column("send_at", UtcDateTime),  # an automated SMS: when it was asked to go out
+    Column("skip_reason", String(64)),
 )
 
 voice_calls = Table(
@@ -167,6 +171,10 @@ clinics = Table(
     Column("phone", String(20)),
     Column("timezone", String(64), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Automated SMS: "HH:MM-HH:MM" and caps; None: the TCPA exemption's own limits.
+    Column("send_window", String(11)),
+    Column("daily_cap", Integer),
+    Column("weekly_cap", Integer),
 )
 
 # A Twilio number belongs to one clinic at most (the primary key); inbound routing looks it up.
@@ -230,4 +238,82 @@ idempotency_keys = Table(
     Column("response_body", Text),
     # Pruning forgets keys by age.
     Index("ix_idempotency_keys_started_at", "started_at"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("send_at", UtcDateTime),
+    Column("total", Integer, nullable=False),
+    Column("max_segments", Integer, nullable=False),
+    Column("created_by_id", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("canceled_at", UtcDateTime),
+)
+
+# Every scheduled or campaign SMS, from scheduling to its outcome; sms_id None: a recipient
+# skipped before an SMS could be written (no phone number, a missing template value).
+automated_sms = Table(
+    "automated_sms",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("clinic_id", BigInteger, nullable=False),
+    Column("patient_id", BigInteger, nullable=False),
+    Column("sms_id", Id, ForeignKey("text_messages.id"), unique=True),
+    Column("campaign_id", Id, ForeignKey("campaigns.id")),
+    Column("outcome", String(10), nullable=False),
+    Column("skip_reason", String(64)),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("handed_at", UtcDateTime),
+    Column("dispatched_at", UtcDateTime),
+    # The sweep looks for scheduled ones that are due.
+    Index("ix_automated_sms_outcome_due_at", "outcome", "due_at"),
+    # A campaign's recipients, in the order given.
+    Index("ix_automated_sms_campaign_id_id", "campaign_id", "id"),
+    # A patient's frequency caps.
+    Index("ix_automated_sms_patient_id_handed_at", "patient_id", "handed_at"),
+)
+
+# The task queue's tables, in the shape huey's SqlStorage gives its models (its names prefixed):
+# the service and every worker pointed at one database share one queue.
+queue_task = Table(
+    "queue_task",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("queue", String(255), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("priority", Float, nullable=False),
+    # Workers take the oldest task of the queue first (every task has the same priority).
+    Index("ix_queue_task_queue_id", "queue", "id"),
+)
+
+queue_schedule = Table(
+    "queue_schedule",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("queue", String(255), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Index("ix_queue_schedule_queue_timestamp", "queue", "timestamp"),
+)
+
+queue_kv = Table(
+    "queue_kv",
+    metadata,
+    Column("queue", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+queue_counter = Table(
+    "queue_counter",
+    metadata,
+    Column("queue", String(255), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", Integer, nullable=False),
 )
