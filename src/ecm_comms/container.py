@@ -36,6 +36,17 @@ from ecm_comms.domain.use_cases.accounts import (
 )
 from ecm_comms.domain.use_cases.apply_status import ApplyStatusHandler
 from ecm_comms.domain.use_cases.audit import AuditRecordHandler
+from ecm_comms.domain.use_cases.automated_sending import (
+    DispatchDueHandler,
+    SendAutomatedSmsHandler,
+)
+from ecm_comms.domain.use_cases.campaigns import (
+    CancelCampaignHandler,
+    CreateCampaignHandler,
+    GetCampaignHandler,
+    ListCampaignRecipientsHandler,
+)
+from ecm_comms.domain.use_cases.cancel_sms import CancelSmsHandler
 from ecm_comms.domain.use_cases.clinics import (
     AddClinicNumberHandler,
     RemoveClinicNumberHandler,
@@ -56,6 +67,7 @@ from ecm_comms.domain.use_cases.record_inbound import (
     RecordInboundCallHandler,
     RecordInboundSmsHandler,
 )
+from ecm_comms.domain.use_cases.schedule_sms import ScheduleSmsHandler
 from ecm_comms.domain.use_cases.send_sms import SendSmsHandler
 from ecm_comms.ports.clinics import ClinicDirectory, ClinicRegistry
 from ecm_comms.ports.directories import (
@@ -65,6 +77,8 @@ from ecm_comms.ports.directories import (
     UserRegistry,
 )
 from ecm_comms.ports.gateway import MessagingGateway
+from ecm_comms.ports.send_queue import SendQueue
+from ecm_comms.ports.views import CampaignViews
 from ecm_comms.settings import GatewayKind, Settings, SettingsError, settings_from_environ
 
 log = logging.getLogger(__name__)
@@ -241,6 +255,48 @@ class Container(containers.DeclarativeContainer):
     list_prtf_reports = providers.Factory(ListPrtfReportsHandler, reports=prtf_reports)
     get_prtf_report = providers.Factory(GetPrtfReportHandler, reports=prtf_reports)
     download_prtf_report = providers.Factory(DownloadPrtfReportHandler, reports=prtf_reports)
+
+    # Automated SMS: the service records and queues them, the workers send them.
+    send_queue: providers.Dependency[SendQueue] = providers.Dependency()
+    campaign_views: providers.Dependency[CampaignViews] = providers.Dependency()
+    schedule_sms = providers.Factory(
+        ScheduleSmsHandler,
+        uow=uow,
+        patients=patient_directory,
+        clinics=clinic_directory,
+        gateway=gateway,
+        queue=send_queue,
+        clock=clock,
+        default_region=region,
+    )
+    cancel_sms = providers.Factory(CancelSmsHandler, uow=uow, clock=clock)
+    create_campaign = providers.Factory(
+        CreateCampaignHandler,
+        uow=uow,
+        patients=patient_directory,
+        clinics=clinic_directory,
+        users=user_directory,
+        gateway=gateway,
+        queue=send_queue,
+        clock=clock,
+    )
+    get_campaign = providers.Factory(GetCampaignHandler, views=campaign_views)
+    list_campaign_recipients = providers.Factory(
+        ListCampaignRecipientsHandler, views=campaign_views
+    )
+    cancel_campaign = providers.Factory(
+        CancelCampaignHandler, uow=uow, views=campaign_views, clock=clock
+    )
+    send_automated_sms = providers.Factory(
+        SendAutomatedSmsHandler,
+        uow=uow,
+        patients=patient_directory,
+        clinics=clinic_directory,
+        gateway=gateway,
+        queue=send_queue,
+        clock=clock,
+    )
+    dispatch_due = providers.Factory(DispatchDueHandler, uow=uow, queue=send_queue, clock=clock)
 
 
 def create_container(environ: Mapping[str, str] | None = None, **overrides: Any) -> Container:

@@ -67,9 +67,10 @@ def parse_send_at(raw: str, now: datetime) -> datetime:
     return at.astimezone(now.tzinfo)
 
 
-def patient_zone(patient: Patient, clinic: Clinic | None) -> ZoneInfo:
+def patient_zone(patient: Patient | None, clinic: Clinic | None) -> ZoneInfo:
     """The patient's own time zone, else their clinic's, else California's."""
-    return ZoneInfo(patient.timezone or (clinic.timezone if clinic else DEFAULT_TIMEZONE))
+    own = patient.timezone if patient else None
+    return ZoneInfo(own or (clinic.timezone if clinic else DEFAULT_TIMEZONE))
 
 
 @dataclass(kw_only=True, eq=False)
@@ -83,10 +84,10 @@ class AutomatedSms:
     campaign_id: int | None = None
     outcome: Outcome = Outcome.SCHEDULED
     skip_reason: str | None = None
-    due_at: datetime  # when the worker should next look at it
+    due_at: datetime  # when a worker should next look at it
     attempts: int = 0  # times handed to the provider
     handed_at: datetime | None = None
-    dispatched_at: datetime | None = None  # last put on the queue, or taken from it
+    dispatched_at: datetime | None = None  # when the queue should hand it to a worker
     id: int | None = None
 
     @property
@@ -121,6 +122,16 @@ class AutomatedSms:
         self.outcome = Outcome.CANCELED
 
     def wait_until(self, at: datetime) -> None:
-        """Not before ``at``; to be put on the queue again for then."""
+        """Not before ``at``, and put on the queue for then: ``dispatched_at`` is when the queue
+        should hand it to a worker. Still scheduled well after that, it was lost (its worker
+        died, or the process died before queuing it) and the sweep queues it again."""
         self.due_at = at
-        self.dispatched_at = None
+        self.dispatched_at = at
+
+    def is_lost(self, now: datetime, lease: timedelta) -> bool:
+        """Scheduled and due, yet no worker took it within ``lease`` of its dispatch."""
+        return (
+            self.is_scheduled
+            and self.due_at <= now
+            and (self.dispatched_at is None or self.dispatched_at < now - lease)
+        )

@@ -45,5 +45,15 @@ class PhoneNumber:
             printable = "".join(c for c in raw.strip() if c.isprintable())
             return cls(printable[:MAX_REPORTED_LENGTH])
 
+    @property
+    def for_people(self) -> str:
+        """As people write it: its country's national format ("(805) 555-0100"); a sender kept
+        as reported stays as it is."""
+        try:
+            parsed = phonenumbers.parse(self.e164)
+        except phonenumbers.NumberParseException:
+            return self.e164
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
     def __str__(self) -> str:
         return self.e164

@@ -72,10 +72,19 @@ def record_refusal(
     """
     if error.outcome_unknown:
         return
-    record.refuse(error.code, error.reason, at)
     with uow:
-        if not uow.records(record.CHANNEL).update_unsent(record):  # a callback completed it
-            return
-        if error.code == OPTED_OUT_ERROR_CODE and isinstance(record, TextMessage):
-            uow.consent.append(ConsentEntry.carrier_opt_out(record, sender.clinic_id, at))
-        uow.commit()
+        if note_refusal(uow, record, sender, error, at):
+            uow.commit()
+
+
+def note_refusal(
+    uow: UnitOfWork, record: Record, sender: Sender, error: GatewayError, at: datetime
+) -> bool:
+    """``record_refusal``'s writes, inside the caller's transaction; False if a status callback
+    completed the record meanwhile (nothing written)."""
+    record.refuse(error.code, error.reason, at)
+    if not uow.records(record.CHANNEL).update_unsent(record):
+        return False
+    if error.code == OPTED_OUT_ERROR_CODE and isinstance(record, TextMessage):
+        uow.consent.append(ConsentEntry.carrier_opt_out(record, sender.clinic_id, at))
+    return True
