@@ -64,7 +64,8 @@ def test_a_scheduled_sms_is_on_record_with_no_activity_or_event_yet(world: World
     assert message.status is SmsStatus.SCHEDULED
     assert message.send_at == MORNING + timedelta(hours=1)
     assert world.store.messages.get(message.id or 0) is not None
-    assert world.store.activities.rows == {} and world.store.events.rows == {}
+    assert world.store.activities.rows == {}
+    assert world.store.events.rows == {}
     assert world.gateway.sent == []
 
 
@@ -91,7 +92,8 @@ def test_a_send_at_not_in_the_next_90_days_or_without_a_zone_is_refused(
 
     assert refused.value.messages[0].startswith(problem)
     assert refused.value.fields == ["send_at"]
-    assert world.store.messages.rows == {} and world.queue.queued == []
+    assert world.store.messages.rows == {}
+    assert world.queue.queued == []
 
 
 def test_every_problem_of_a_schedule_is_reported_together(world: World) -> None:
@@ -214,7 +216,8 @@ def test_a_second_automated_sms_the_same_day_is_skipped_for_the_frequency_cap(
     assert [s.record_id for s in world.gateway.sent] == [first.id]
     assert (skipped.status, skipped.skip_reason) == (SmsStatus.SKIPPED, "frequency_cap")
     assert world.automated_of(second.id or 0).outcome is Outcome.SKIPPED
-    assert len(world.store.activities.rows) == 1 and len(world.store.events.rows) == 1
+    assert len(world.store.activities.rows) == 1
+    assert len(world.store.events.rows) == 1
 
 
 def test_a_fourth_automated_sms_in_seven_days_is_skipped(world: World) -> None:
