@@ -131,7 +131,8 @@ def test_at_its_time_the_worker_sends_it_and_records_activity_and_event(world: W
 
     sent = world.message(message.id or 0)
     assert [s.record_id for s in world.gateway.sent] == [message.id]
-    assert sent.status is SmsStatus.QUEUED and sent.twilio_sid is not None
+    assert sent.status is SmsStatus.QUEUED
+    assert sent.twilio_sid is not None
     assert world.gateway.sent[0].sender is not None
     assert world.gateway.sent[0].sender.number == CLINIC_NUMBER
     [activity] = world.store.activities.rows.values()
