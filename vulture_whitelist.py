@@ -27,6 +27,7 @@ GunicornServer.load
 _.isolation_level
 _.merge_slashes
 _.sort_keys
+_.max_content_length  # Flask's request: one endpoint takes larger bodies
 
 # pydantic reads these: model configuration, a JSON-schema generator hook, and response fields
 # that only serialization reads.
@@ -37,6 +38,7 @@ _.prtf_report
 _.current_page
 _.pagination
 _.prtf_category
+_.skipped
 
 # Activity statuses the clinic API filters by; this service only ever records CREATED.
 ActivityStatus.COMPLETE

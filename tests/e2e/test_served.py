@@ -74,6 +74,10 @@ def test_the_demo_prints_a_curl_command_that_sends_the_documents_sms(tmp_path: P
         "status": "queued",
         "direction": "outbound",
         "created_at": "",
+        "segments": 1,
+        "encoding": "GSM-7",
+        "send_at": None,
+        "skip_reason": None,
     }
     assert re.fullmatch(r"SM[0-9a-f]{32}", body["sms"]["twilio_sid"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["sms"]["created_at"])

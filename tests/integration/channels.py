@@ -34,6 +34,8 @@ class Channel:
     valid: dict[str, Any]  # a request's object that is accepted as it is
     invalid: dict[str, Any]  # a request's object with every field refused
     stored: dict[str, Any] = field(default_factory=dict)  # what the record keeps besides the number
+    # What the answer adds to the record's fields.
+    answered: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.key
@@ -70,10 +72,24 @@ SMS = Channel(
     created_message="SMS sent successfully",
     failure_prefix="Failed to send SMS",
     sid_prefix="SM",
-    answer_fields=("id", "twilio_sid", "to", "from", "body", "status", "direction", "created_at"),
+    answer_fields=(
+        "id",
+        "twilio_sid",
+        "to",
+        "from",
+        "body",
+        "status",
+        "direction",
+        "created_at",
+        "segments",
+        "encoding",
+        "send_at",
+        "skip_reason",
+    ),
     valid={"phone_number": PHONE, "body": BODY},
     invalid={"phone_number": "abc", "body": ""},
     stored={"body": BODY},
+    answered={"segments": 1, "encoding": "GSM-7", "send_at": None, "skip_reason": None},
 )
 CALL = Channel(
     key="call",

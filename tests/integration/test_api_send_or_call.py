@@ -55,6 +55,7 @@ def test_the_answer_is_201_with_the_documented_body(
             "to": PHONE,
             "from": "+18059876543",
             **channel.stored,
+            **channel.answered,
             "status": "queued",
             "direction": "outbound",
             "created_at": CREATED_AT,

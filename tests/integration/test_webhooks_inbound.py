@@ -166,6 +166,10 @@ def test_an_inbound_sms_appears_in_the_patients_history_with_its_activity(
                 "from": PATIENT_PHONE,
                 "body": "Running 10 minutes late",
                 "created_at": "2024-11-27T10:00:00.000Z",
+                "segments": 1,
+                "encoding": "GSM-7",
+                "send_at": None,
+                "skip_reason": None,
                 "activity": {
                     "id": activity["id"],
                     "activity_type": "sms",

@@ -10,9 +10,11 @@ from werkzeug.exceptions import HTTPException
 
 from ecm_comms.domain.errors import (
     AdminRequired,
+    CampaignNotFound,
     CommunicationFailed,
     DomainError,
     NotAuthenticated,
+    NotScheduled,
     PatientNotFound,
     RecordNotFound,
     StorageUnavailable,
@@ -40,8 +42,10 @@ def status_for(error: DomainError) -> int:
         return 401
     if isinstance(error, AdminRequired):
         return 403
-    if isinstance(error, PatientNotFound | RecordNotFound):
+    if isinstance(error, PatientNotFound | RecordNotFound | CampaignNotFound):
         return 404
+    if isinstance(error, NotScheduled):
+        return 409
     if isinstance(error, StorageUnavailable):
         return 503
     if isinstance(error, CommunicationFailed) and error.unavailable:

@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from ecm_comms.container import Container
+from ecm_comms.entrypoints.http.campaigns import campaigns
 from ecm_comms.entrypoints.http.communications import communications
 from ecm_comms.entrypoints.http.consent import consent
 from ecm_comms.entrypoints.http.ecm_records import ecm_records
@@ -33,6 +34,7 @@ def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:
     app.register_blueprint(communications, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(history, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(consent, url_prefix=url_prefix + API_PREFIX)
+    app.register_blueprint(campaigns, url_prefix=url_prefix + API_PREFIX)
     app.register_blueprint(ecm_records, url_prefix=url_prefix + ECM_PREFIX)
     app.register_blueprint(outreach_attempts, url_prefix=url_prefix + ADMIN_PREFIX)
     app.register_blueprint(prtf_reports, url_prefix=url_prefix + ADMIN_PREFIX)

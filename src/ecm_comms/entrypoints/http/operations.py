@@ -7,11 +7,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ecm_comms.domain import automated_sms
 from ecm_comms.domain.ecm_records import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from ecm_comms.domain.prtf import COLUMNS
+from ecm_comms.domain.use_cases import campaigns as campaign_rules
 from ecm_comms.domain.use_cases import prtf_reports as prtf
+from ecm_comms.entrypoints.http.campaigns import MAX_CAMPAIGN_BYTES
 from ecm_comms.entrypoints.http.paths import ADMIN_PREFIX, API_PREFIX, ECM_PREFIX
-from ecm_comms.entrypoints.http.schemas import prtf_reports, requests, responses, twilio_forms
+from ecm_comms.entrypoints.http.schemas import (
+    campaigns,
+    prtf_reports,
+    requests,
+    responses,
+    twilio_forms,
+)
 from ecm_comms.entrypoints.http.schemas.json_schema import DocumentSchema
 from ecm_comms.webhook_routes import (
     CALL_STATUS,
@@ -28,6 +37,7 @@ REQUEST_MODELS: list[type[BaseModel]] = [
     requests.SendSmsRequest,
     requests.InitiateCallRequest,
     requests.RecordConsentRequest,
+    campaigns.CreateCampaignRequest,
     prtf_reports.GeneratePrtfReportRequest,
     twilio_forms.InboundSmsForm,
     twilio_forms.InboundCallForm,
@@ -36,6 +46,8 @@ REQUEST_MODELS: list[type[BaseModel]] = [
 ]
 ANSWER_MODELS: list[type[BaseModel]] = [
     responses.SmsSent,
+    responses.SmsScheduled,
+    responses.SmsCanceled,
     responses.CallInitiated,
     responses.SmsRead,
     responses.CallRead,
@@ -43,6 +55,10 @@ ANSWER_MODELS: list[type[BaseModel]] = [
     responses.ConsentRead,
     responses.ActivitiesPage,
     responses.EventsPage,
+    campaigns.CampaignScheduled,
+    campaigns.CampaignRead,
+    campaigns.RecipientsPage,
+    campaigns.CampaignCanceled,
     prtf_reports.PrtfReportGenerated,
     prtf_reports.PrtfReportRead,
     prtf_reports.PrtfReportList,
@@ -56,13 +72,24 @@ INFO = {
     "patients, reading them back, and Twilio's webhooks. Every outreach is recorded with an ECM "
     "activity and an ECM event for PRTF reporting.\n\nEvery response body is JSON except TwiML "
     'answers to Twilio. Every error is `{"errors": ["…"]}`. Unknown routes are 404 `Not found`, '
-    "wrong methods 405 `Method not allowed`, bodies over 64 KiB 413 `Request body is too "
-    "large`. Timestamps are UTC ISO 8601 with milliseconds (`2024-11-27T10:00:00.000Z`); ids "
-    "are integers.",
+    "wrong methods 405 `Method not allowed`, bodies over 64 KiB (2 MiB for a new campaign) 413 "
+    "`Request body is too large`. Timestamps are UTC ISO 8601 with milliseconds "
+    "(`2024-11-27T10:00:00.000Z`); ids are integers.",
     "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
 }
 TAGS = [
-    {"name": "Communications", "description": "Outbound SMS and calls."},
+    {
+        "name": "Communications",
+        "description": "Outbound SMS and calls. An SMS may be scheduled instead: a worker sends "
+        "it at its time within the limits every automated SMS obeys (08:00-21:00 in the "
+        "patient's time zone, at most 1 a day and 3 in 7 days per patient unless the clinic "
+        "says otherwise, opt-out checked again), or skips it, with its reason.",
+    },
+    {
+        "name": "Campaigns",
+        "description": "One templated SMS to many patients of the user's clinic, each sent by a "
+        "worker as an automated SMS (see Communications), scoped to the user's clinic.",
+    },
     {"name": "Records", "description": "Reading the record, scoped to the user's clinic."},
     {
         "name": "Consent",
@@ -158,6 +185,7 @@ def path_id(name: str, description: str, example: int) -> Fragment:
     }
 
 
+IN_PROGRESS = "A request with this Idempotency-Key is still in progress; retry it shortly"
 SHARED_RESPONSES = {
     "Unauthorized": errors(
         "Missing or unknown `X-User-Token`.",
@@ -168,6 +196,9 @@ SHARED_RESPONSES = {
         "Unknown patient, another clinic's patient, or a non-integer id.", "Patient not found"
     ),
     "RecordNotFound": errors("Unknown record, or another clinic's.", "Not found"),
+    "CampaignNotFound": errors(
+        "Unknown campaign, another clinic's, or an id that is not an integer.", "Campaign not found"
+    ),
     "AdminRequired": errors("The user is not an admin of the clinic.", "Admin role required"),
     "ReportNotFound": errors(
         "Unknown report, another clinic's, or an id that is not an integer.", "Not found"
@@ -180,7 +211,7 @@ SHARED_RESPONSES = {
     "TooLarge": errors("The request body is over 64 KiB.", "Request body is too large"),
     "InProgress": errors(
         "A request with this `Idempotency-Key` is still in progress, or died unfinished.",
-        "A request with this Idempotency-Key is still in progress; retry it shortly",
+        IN_PROGRESS,
     ),
     "StorageUnavailable": errors(
         "The database is unavailable; nothing was done.",
@@ -224,6 +255,12 @@ ORDER_OF_CHECKS = (
     "fields; a request refused at any step records nothing and sends nothing."
 )
 FIELD_ERRORS = ("Phone number is required", "Invalid phone number")
+SEND_AT_ERRORS = (
+    automated_sms.SEND_AT_FORMAT,
+    automated_sms.SEND_AT_PAST,
+    automated_sms.SEND_AT_TOO_FAR,
+)
+KEY_INVALID = "Idempotency-Key must be 1 to 255 printable ASCII characters"
 KEY_REUSED = "Idempotency-Key was already used for a different request"
 TWILIO_DOWN = (
     "Twilio unavailable (5xx, timeout, unreachable). The record stays queued: if Twilio did act, "
@@ -276,9 +313,13 @@ def operations() -> dict[str, dict[str, Fragment]]:
             "post": {
                 "tags": ["Communications"],
                 "operationId": "sendSms",
-                "summary": "Send an SMS to a patient",
+                "summary": "Send an SMS to a patient, now or later",
                 "description": (
                     "Sends an SMS via Twilio and records it with an ECM activity and an ECM event. "
+                    "With `sms.send_at` it is scheduled instead (202): on record now, status "
+                    "`scheduled`; a worker sends it at that time within the sending limits, "
+                    "and only then are its activity and event recorded (performed by the user "
+                    "who scheduled it). Every check of a direct send applies when scheduling. "
                 )
                 + ORDER_OF_CHECKS,
                 "security": USER,
@@ -293,6 +334,11 @@ def operations() -> dict[str, dict[str, Fragment]]:
                         "Sent (the record, its activity and event are stored).",
                         headers=REPLAYED,
                     ),
+                    "202": json_answer(
+                        responses.SmsScheduled,
+                        "Scheduled (`send_at` given): on record, waiting for a worker.",
+                        headers=REPLAYED,
+                    ),
                     **COMMON_POST,
                     "422": errors(
                         SHAPE_ERRORS,
@@ -304,6 +350,8 @@ def operations() -> dict[str, dict[str, Fragment]]:
                         ("Phone number must be a string", "Body must be a string"),
                         "Failed to send SMS: The 'To' number is not a valid phone number",
                         "Failed to send SMS: The recipient has opted out of SMS (replied STOP)",
+                        *SEND_AT_ERRORS,
+                        "send_at must be a string",
                         KEY_REUSED,
                     ),
                     "502": errors(
@@ -372,6 +420,47 @@ def operations() -> dict[str, dict[str, Fragment]]:
                     "200": json_answer(responses.SmsRead, "Found."),
                     "401": ref("responses", "Unauthorized"),
                     "404": ref("responses", "RecordNotFound"),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{API_PREFIX}/sms/{{sms_id}}/cancel": {
+            "post": {
+                "tags": ["Communications"],
+                "operationId": "cancelSms",
+                "summary": "Cancel a scheduled SMS",
+                "description": (
+                    "An SMS still `scheduled` (not handed to Twilio yet) becomes `canceled` and "
+                    "stays on record, with no activity and no event. Checks run in this order: "
+                    "authentication, the id, then the SMS's status."
+                ),
+                "security": USER,
+                "parameters": [
+                    path_id(
+                        "sms_id",
+                        (
+                            "The SMS record's id (another clinic's record, or a value that is not"
+                            " an integer: 404 `Not found`)."
+                        ),
+                        456,
+                    ),
+                    IDEMPOTENCY_KEY,
+                ],
+                "responses": {
+                    "200": json_answer(
+                        responses.SmsCanceled, "Canceled: the SMS as it stands.", headers=REPLAYED
+                    ),
+                    "401": ref("responses", "Unauthorized"),
+                    "404": ref("responses", "RecordNotFound"),
+                    "409": errors(
+                        "The SMS is not scheduled any more (sent, skipped, canceled, or never "
+                        "scheduled), or a request with this `Idempotency-Key` is in progress.",
+                        "Only a scheduled SMS can be canceled",
+                        IN_PROGRESS,
+                    ),
+                    "422": errors(
+                        "An invalid or reused `Idempotency-Key`.", KEY_INVALID, KEY_REUSED
+                    ),
                     **STORAGE,
                 },
             }
@@ -597,6 +686,7 @@ def operations() -> dict[str, dict[str, Fragment]]:
                 },
             }
         },
+        **campaign_operations(),
         **prtf_report_operations(),
         f"{WEBHOOK_PREFIX}{INBOUND_SMS}": {
             "post": {
@@ -721,6 +811,152 @@ def operations() -> dict[str, dict[str, Fragment]]:
 
 
 FORM = "application/x-www-form-urlencoded"
+CAMPAIGNS = f"{API_PREFIX}/campaigns"
+CAMPAIGN_ID = path_id(
+    "campaign_id",
+    "The campaign's id (another clinic's campaign, or a value that is not an integer: 404 "
+    "`Campaign not found`).",
+    12,
+)
+CAMPAIGN_READ = {
+    "401": ref("responses", "Unauthorized"),
+    "404": ref("responses", "CampaignNotFound"),
+}
+
+
+def campaign_operations() -> dict[str, dict[str, Fragment]]:
+    """Campaigns: created, read, listed by recipient and canceled, in the user's clinic."""
+    return {
+        CAMPAIGNS: {
+            "post": {
+                "tags": ["Campaigns"],
+                "operationId": "createCampaign",
+                "summary": "Text many patients of the clinic from one template",
+                "description": (
+                    "Writes one SMS per patient, at their first phone number, from the template "
+                    "(`body`), all `scheduled`; the workers send them at `send_at` (absent: at "
+                    "once) within the sending limits. A patient without a phone number, without "
+                    "a value for a placeholder, or whose number opted out is a recipient all the "
+                    "same, `skipped` with the reason. Checks run in this order: authentication, "
+                    "the request's shape, the fields (every message that applies), then the "
+                    "patients; a request refused at any step records nothing. The body may be "
+                    "up to 2 MiB."
+                ),
+                "security": USER,
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": body(
+                    campaigns.CreateCampaignRequest,
+                    description="JSON; read whatever the Content-Type says.",
+                ),
+                "responses": {
+                    "202": json_answer(
+                        campaigns.CampaignScheduled,
+                        "Scheduled: every recipient's SMS is on record.",
+                        headers=REPLAYED,
+                    ),
+                    "400": ref("responses", "BadJson"),
+                    "401": ref("responses", "Unauthorized"),
+                    "409": ref("responses", "InProgress"),
+                    "413": errors(
+                        f"The request body is over {MAX_CAMPAIGN_BYTES // (1024 * 1024)} MiB.",
+                        "Request body is too large",
+                    ),
+                    "422": errors(
+                        "Wrong shapes, invalid fields (every message that applies), patients "
+                        "that are not the clinic's, or an invalid or reused `Idempotency-Key`. "
+                        "Nothing was recorded.",
+                        '"campaign" is required',
+                        '"campaign" must be an object',
+                        (campaign_rules.NAME_REQUIRED, "Body is required"),
+                        campaign_rules.NAME_TOO_LONG,
+                        campaign_rules.RECIPIENT_COUNT,
+                        "Patients not found: 999, 1000 (and 12 more)",
+                        "Body has unknown placeholders: {{room}}",
+                        *SEND_AT_ERRORS,
+                        campaigns.PATIENT_IDS_SHAPE,
+                        campaigns.VARIABLES_SHAPE,
+                        campaigns.VARIABLES_KEYS,
+                        ("Name must be a string", "send_at must be a string"),
+                        KEY_INVALID,
+                        KEY_REUSED,
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{CAMPAIGNS}/{{campaign_id}}": {
+            "get": {
+                "tags": ["Campaigns"],
+                "operationId": "getCampaign",
+                "summary": "A campaign and its counts",
+                "description": "The counts move as the workers send.",
+                "security": USER,
+                "parameters": [CAMPAIGN_ID],
+                "responses": {
+                    "200": json_answer(campaigns.CampaignRead, "Found."),
+                    **CAMPAIGN_READ,
+                    **STORAGE,
+                },
+            }
+        },
+        f"{CAMPAIGNS}/{{campaign_id}}/recipients": {
+            "get": {
+                "tags": ["Campaigns"],
+                "operationId": "listCampaignRecipients",
+                "summary": "A campaign's recipients and the outcome of each one's SMS",
+                "description": (
+                    "In the order the patients were given. "
+                    f"`page` counts from 1 (default 1), with 1 to {MAX_PER_PAGE} per page "
+                    f"(default {DEFAULT_PER_PAGE}); a page past the end is an empty list with "
+                    "the same `pagination`. An empty parameter counts as absent. Checks run in "
+                    "this order: authentication, a campaign id that is not an integer, the "
+                    "parameters, then the campaign."
+                ),
+                "security": USER,
+                "parameters": [CAMPAIGN_ID, *query_parameters(requests.RecipientsQuery)],
+                "responses": {
+                    "200": json_answer(campaigns.RecipientsPage, "Found."),
+                    **CAMPAIGN_READ,
+                    "422": errors(
+                        "A bad parameter (every message that applies).",
+                        "page must be a positive integer",
+                        "page must be 1 or more",
+                        f"per_page must be between 1 and {MAX_PER_PAGE}",
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+        f"{CAMPAIGNS}/{{campaign_id}}/cancel": {
+            "post": {
+                "tags": ["Campaigns"],
+                "operationId": "cancelCampaign",
+                "summary": "Cancel what a campaign has not sent yet",
+                "description": (
+                    "Every recipient still `scheduled` becomes `canceled` (their SMS too); what "
+                    "was handed to Twilio, skipped or failed stays as it is. Canceling a "
+                    "campaign with nothing left to cancel changes nothing and answers the same."
+                ),
+                "security": USER,
+                "parameters": [CAMPAIGN_ID, IDEMPOTENCY_KEY],
+                "responses": {
+                    "200": json_answer(
+                        campaigns.CampaignCanceled,
+                        "The campaign as it stands now.",
+                        headers=REPLAYED,
+                    ),
+                    **CAMPAIGN_READ,
+                    "409": ref("responses", "InProgress"),
+                    "422": errors(
+                        "An invalid or reused `Idempotency-Key`.", KEY_INVALID, KEY_REUSED
+                    ),
+                    **STORAGE,
+                },
+            }
+        },
+    }
+
+
 PRTF_REPORTS = f"{ADMIN_PREFIX}/prtf_reports"
 REPORT_ID = path_id(
     "report_id",

@@ -13,9 +13,14 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from werkzeug.exceptions import BadRequest
 
-from ecm_comms.domain.errors import PatientNotFound, RecordNotFound
+from ecm_comms.domain.errors import CampaignNotFound, PatientNotFound, RecordNotFound
 from ecm_comms.entrypoints.http.errors import RequestRefused
-from ecm_comms.entrypoints.http.schemas.fields import ID, NOT_A_POSITIVE_INTEGER, present
+from ecm_comms.entrypoints.http.schemas.fields import (
+    ID,
+    NOT_A_POSITIVE_INTEGER,
+    WRONG_SHAPE,
+    present,
+)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -38,6 +43,12 @@ def patient_id_from_path(raw: str) -> int:
 def record_id_from_path(raw: str) -> int:
     if not ID.fullmatch(raw):
         raise RecordNotFound()
+    return int(raw)
+
+
+def campaign_id_from_path(raw: str) -> int:
+    if not ID.fullmatch(raw):
+        raise CampaignNotFound()
     return int(raw)
 
 
@@ -74,6 +85,8 @@ def _validated(
 
 
 def _message(model: type[BaseModel], problem: ErrorDetails) -> str:
+    if problem["type"] == WRONG_SHAPE:
+        return problem["msg"]
     complaint = _COMPLAINTS.get(problem["type"], "is invalid")
     if problem.get("input", "") is None:  # a JSON null where an object belongs
         complaint = _COMPLAINTS["missing"]

@@ -15,6 +15,8 @@ ID = re.compile(r"[0-9]{1,18}")
 _MAX_INT = 2**31 - 1  # error codes and durations are 32-bit columns
 
 NOT_A_POSITIVE_INTEGER = "positive_integer"
+# A value of the wrong shape whose error's own message says what was expected, in full.
+WRONG_SHAPE = "wrong_shape"
 
 
 def timestamp(moment: datetime) -> str:

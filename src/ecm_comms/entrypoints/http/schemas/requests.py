@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
 
 from ecm_comms.domain.activities import ActivityStatus
+from ecm_comms.domain.automated_sms import MAX_SCHEDULE_AHEAD
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.consent import MAX_NOTE_LENGTH, ConsentAction
 from ecm_comms.domain.ecm_records import DEFAULT_PER_PAGE, MAX_PER_PAGE
@@ -37,6 +38,19 @@ def _phone_number(description: str) -> object:
     )
 
 
+def send_at_schema(description: str) -> object:
+    """An automated SMS's time: ISO 8601 with a zone, in the next days (the use case checks)."""
+    return WithJsonSchema(
+        {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "ISO 8601 with a time zone, in the future and at most "
+            f"{MAX_SCHEDULE_AHEAD.days} days ahead. " + description,
+            "examples": ["2026-12-04T17:00:00Z"],
+        }
+    )
+
+
 class _Member(BaseModel):
     # Clients may send more than we read: unknown keys are ignored.
     model_config = ConfigDict(extra="ignore")
@@ -52,6 +66,13 @@ class SmsFields(_Member):
         StrictStr | None,
         WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_SMS_BODY_LENGTH}),
     ] = Field(None, title="Body")
+    send_at: Annotated[
+        StrictStr | None,
+        send_at_schema(
+            "Schedules the SMS instead of sending it now: a worker sends it then, within the "
+            "sending limits. Absent or null: sent now."
+        ),
+    ] = Field(None, title="send_at")
 
 
 class CallFields(_Member):
@@ -65,7 +86,16 @@ class CallFields(_Member):
 class SendSmsRequest(_Member):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"sms": {"phone_number": "+18051234567", "body": _EXAMPLE_BODY}}]
+            "examples": [
+                {"sms": {"phone_number": "+18051234567", "body": _EXAMPLE_BODY}},
+                {
+                    "sms": {
+                        "phone_number": "+18051234567",
+                        "body": _EXAMPLE_BODY,
+                        "send_at": "2026-12-04T17:00:00Z",
+                    }
+                },
+            ]
         }
     )
 
@@ -233,6 +263,18 @@ class EventsQuery(_Member):
         title="end_date",
         description="Events on or before this day (`YYYY-MM-DD`, in the clinic's time zone); "
         "not before `start_date`.",
+    )
+
+
+class RecipientsQuery(_Member):
+    """``…/campaigns/{id}/recipients?page=&per_page=``; an empty value is as good as none.
+    Values are checked by the use case, which names the parameter."""
+
+    page: Annotated[PositiveInteger | None, _page_number()] = Field(
+        None, title="page", description="The page, from 1."
+    )
+    per_page: Annotated[PositiveInteger | None, _page_size()] = Field(
+        None, title="per_page", description="Recipients per page."
     )
 
 

@@ -13,6 +13,7 @@ from ecm_comms.domain.consent import Consent, ConsentAction, ConsentEntry, Conse
 from ecm_comms.domain.ecm_records import MAX_PER_PAGE, ActivityEntry, EventEntry, Page
 from ecm_comms.domain.history import HistoryItem, HistoryPage
 from ecm_comms.domain.reporting import PrtfCategory
+from ecm_comms.domain.segments import Encoding
 from ecm_comms.domain.statuses import CallStatus, SmsStatus
 from ecm_comms.entrypoints.http.schemas.fields import Timestamp
 
@@ -66,15 +67,41 @@ class _Sent(Answer):
     from_: PhoneNumber = Field(alias="from")
 
 
+Segments = Annotated[
+    int,
+    Field(
+        ge=1,
+        description="What the body costs, counted as Twilio counts: GSM-7 160 characters in one "
+        "segment and 153 per segment beyond (extension-table characters count twice); UCS-2 70 "
+        "and 67.",
+    ),
+]
+SendAt = Annotated[
+    Timestamp | None,
+    Field(description="When an automated (scheduled or campaign) SMS was to go out; else null."),
+]
+SkipReason = Annotated[
+    str | None,
+    Field(
+        description="Why the sending rules kept an automated SMS back (status `skipped`): "
+        "`opted_out`, `frequency_cap`, …; else null."
+    ),
+]
+
+
 class Sms(_Sent):
     body: str
     status: SmsStatus
     direction: Direction
     created_at: Timestamp
+    segments: Segments
+    encoding: Encoding
+    send_at: SendAt
+    skip_reason: SkipReason
 
     @classmethod
     def of(cls, message: TextMessage) -> Sms:
-        return cls(**_sent(message), body=message.body.text, **_state(message))
+        return cls(**_sent(message), **_text(message), **_state(message))
 
 
 class Call(_Sent):
@@ -97,7 +124,7 @@ class SmsRecord(Sms):
 
     @classmethod
     def of(cls, message: TextMessage) -> SmsRecord:
-        return cls(**_sent(message), body=message.body.text, **_state(message), **_details(message))
+        return cls(**_sent(message), **_text(message), **_state(message), **_details(message))
 
 
 class CallRecord(Call):
@@ -123,6 +150,18 @@ def _sent(record: TextMessage | VoiceCall) -> dict[str, Any]:
     }
 
 
+def _text(message: TextMessage) -> dict[str, Any]:
+    """The body and what the automated SMS and Twilio's billing make of it."""
+    counted = message.segments
+    return {
+        "body": message.body.text,
+        "segments": counted.segments,
+        "encoding": counted.encoding,
+        "send_at": message.send_at,
+        "skip_reason": message.skip_reason,
+    }
+
+
 def _state(record: TextMessage | VoiceCall) -> dict[str, Any]:
     return {
         "status": record.status,
@@ -144,6 +183,19 @@ class SmsSent(Answer):
     message: Literal["SMS sent successfully"] = "SMS sent successfully"
     sms: Sms
     activity: ActivityBody
+
+
+class SmsScheduled(Answer):
+    """A scheduled SMS: on record now; its activity and event come when a worker sends it."""
+
+    message: Literal["SMS scheduled"] = "SMS scheduled"
+    sms: Sms
+    activity: Annotated[None, Field(description="Null: recorded when the SMS is sent.")] = None
+
+
+class SmsCanceled(Answer):
+    message: Literal["SMS canceled"] = "SMS canceled"
+    sms: SmsRecord
 
 
 class CallInitiated(Answer):
@@ -178,6 +230,10 @@ class SmsEntry(_Entry):
     from_: PhoneNumber = Field(alias="from")
     body: str
     created_at: Timestamp
+    segments: Segments
+    encoding: Encoding
+    send_at: SendAt
+    skip_reason: SkipReason
     activity: ActivityBody | None
 
 
@@ -205,7 +261,7 @@ def history_entry(item: HistoryItem) -> SmsEntry | CallEntry:
         "activity": activity,
     }
     if isinstance(record, TextMessage):
-        return SmsEntry(**common, status=record.status, body=record.body.text)
+        return SmsEntry(**common, status=record.status, **_text(record))
     return CallEntry(**common, status=record.status)
 
 
