@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ecm_comms.domain.errors import ValidationError
@@ -97,8 +97,8 @@ class Clinic:
     phone: PhoneNumber | None = None  # the main line calls are put through to
     timezone: str = DEFAULT_TIMEZONE
     numbers: tuple[ClinicNumber, ...] = ()  # in the order they were added
-    send_window: SendWindow = SendWindow()  # for automated SMS
-    caps: FrequencyCaps = FrequencyCaps()  # for automated SMS
+    send_window: SendWindow = field(default_factory=SendWindow)  # for automated SMS
+    caps: FrequencyCaps = field(default_factory=FrequencyCaps)  # for automated SMS
 
     @property
     def sending_number(self) -> ClinicNumber | None:

@@ -116,9 +116,11 @@ _LAST_PERFORMER = (
 )
 
 
-# What changes on a record after it is added: what the provider says about it.
+# What changes on a record after it is added: what the provider says about it, and why the
+# sending rules kept an automated SMS back.
 _UPDATABLE = (
     "status",
+    "skip_reason",
     "twilio_sid",
     "from_number",
     "duration_seconds",
