@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
 from ecm_comms.adapters.sql.audit import SqlAuditViews
+from ecm_comms.adapters.sql.campaigns import SqlCampaignViews
 from ecm_comms.adapters.sql.clinics import SqlClinicDirectory
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
 from ecm_comms.adapters.sql.ecm_records import SqlActivityViews
@@ -124,6 +125,7 @@ class Container(containers.DeclarativeContainer):
     report_views = providers.Singleton(SqlReportViews, engine)
     activity_views = providers.Singleton(SqlActivityViews, engine)
     audit_views = providers.Singleton(SqlAuditViews, engine)
+    campaign_views = providers.Singleton(SqlCampaignViews, engine)
     idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
     prtf_reports = providers.Singleton(SqlPrtfReports, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)

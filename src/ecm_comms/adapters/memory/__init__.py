@@ -13,6 +13,7 @@ from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOf
 from ecm_comms.adapters.memory.views import (
     InMemoryActivityViews,
     InMemoryAuditViews,
+    InMemoryCampaignViews,
     InMemoryCommunicationViews,
     InMemoryConsentViews,
     InMemoryReportViews,
@@ -23,6 +24,7 @@ __all__ = [
     "FixedClock",
     "InMemoryActivityViews",
     "InMemoryAuditViews",
+    "InMemoryCampaignViews",
     "InMemoryClinicDirectory",
     "InMemoryCommunicationViews",
     "InMemoryConsentViews",
