@@ -79,7 +79,6 @@ from ecm_comms.ports.directories import (
 )
 from ecm_comms.ports.gateway import MessagingGateway
 from ecm_comms.ports.send_queue import SendQueue
-from ecm_comms.ports.views import CampaignViews
 from ecm_comms.settings import GatewayKind, Settings, SettingsError, settings_from_environ
 
 log = logging.getLogger(__name__)
@@ -260,7 +259,6 @@ class Container(containers.DeclarativeContainer):
 
     # Automated SMS: the service records and queues them, the workers send them.
     send_queue: providers.Dependency[SendQueue] = providers.Dependency()
-    campaign_views: providers.Dependency[CampaignViews] = providers.Dependency()
     schedule_sms = providers.Factory(
         ScheduleSmsHandler,
         uow=uow,
