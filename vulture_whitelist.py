@@ -94,3 +94,5 @@ _.enqueue
 _.eta
 _.backlog
 _.CampaignViews
+# The in-memory send queue's hand for tests (here and in host services): run what was queued.
+_.take

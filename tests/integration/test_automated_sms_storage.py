@@ -392,15 +392,12 @@ def test_take_due_takes_at_most_the_limit_the_oldest_first(storage: Storage) -> 
     assert take_due(storage, limit=2) == ids([sends[0]])
 
 
-def test_ones_marked_dispatched_are_not_taken_until_their_lease_expires(storage: Storage) -> None:
-    queued, other = schedule(storage, NOW, NOW)
-    assert queued.id is not None
-    with storage.uow() as uow:
-        uow.automated.mark_dispatched([queued.id], NOW)
-        uow.commit()
+def test_ones_taken_are_not_taken_again_until_their_lease_expires(storage: Storage) -> None:
+    sends = schedule(storage, NOW, NOW)
 
-    assert take_due(storage) == ids([other])
-    assert take_due(storage, NOW + LEASE + timedelta(seconds=1)) == ids([queued, other])
+    assert take_due(storage) == ids(sends)
+    assert take_due(storage) == []
+    assert take_due(storage, NOW + LEASE + timedelta(seconds=1)) == ids(sends)
 
 
 # --- campaigns -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from ecm_comms.adapters.memory.directories import (
 from ecm_comms.adapters.memory.gateway import FakeGateway
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from ecm_comms.adapters.memory.prtf_reports import InMemoryPrtfReports
+from ecm_comms.adapters.memory.send_queue import InMemorySendQueue
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from ecm_comms.adapters.memory.views import (
     InMemoryActivityViews,
@@ -32,6 +33,7 @@ __all__ = [
     "InMemoryPatientDirectory",
     "InMemoryPrtfReports",
     "InMemoryReportViews",
+    "InMemorySendQueue",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUserDirectory",

@@ -173,11 +173,6 @@ class InMemoryAutomatedSms(InMemoryTable[AutomatedSms]):
             send.dispatched_at = now
         return [send.id for send in due if send.id is not None]
 
-    def mark_dispatched(self, automated_sms_ids: Collection[int], at: datetime) -> None:
-        for automated_sms_id in automated_sms_ids:
-            if (send := self.rows.get(automated_sms_id)) is not None:
-                send.dispatched_at = at
-
     def cancel_campaign(self, campaign_id: int, at: datetime) -> int:
         canceled = [
             s for s in self.rows.values() if s.campaign_id == campaign_id and s.is_scheduled

@@ -12,7 +12,7 @@ write lock from its BEGIN IMMEDIATE, so writers run one at a time and none of th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from ecm_comms.adapters.sql import tables
-from ecm_comms.adapters.sql.repositories import chunks, insert_many
+from ecm_comms.adapters.sql.repositories import insert_many
 from ecm_comms.adapters.sql.types import UtcDateTime
 from ecm_comms.domain.automated_sms import AutomatedSms, Outcome
 from ecm_comms.domain.statuses import SmsStatus
@@ -119,9 +119,6 @@ _TAKING_DUE: Update = (
     .values(dispatched_at=_NOW)
     .returning(_a.c.id, _a.c.due_at)
 )
-_MARKING_DISPATCHED = (
-    update(_a).where(_a.c.id.in_(bindparam("ids", expanding=True))).values(dispatched_at=_AT)
-)
 # The automated SMS first: on PostgreSQL this takes their rows, waiting for a worker that holds
 # one and skipping it if that worker sent it; their SMS are then the campaign's canceled ones
 # still scheduled, which no one else can be changing.
@@ -190,10 +187,6 @@ class SqlAutomatedSmsRepository:
         ).all()
         # RETURNING promises no order.
         return [row.id for row in sorted(taken, key=lambda row: (row.due_at, row.id))]
-
-    def mark_dispatched(self, automated_sms_ids: Collection[int], at: datetime) -> None:
-        for ids in chunks(sorted(set(automated_sms_ids))):
-            self._connection.execute(_MARKING_DISPATCHED, {"ids": ids, "at": at})
 
     def cancel_campaign(self, campaign_id: int, at: datetime) -> int:
         canceled = self._connection.execute(_CANCELING_SENDS, {"campaign": campaign_id})
