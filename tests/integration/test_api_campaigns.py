@@ -517,6 +517,18 @@ def test_recipients_come_in_numbered_pages(client: FlaskClient, coordinator: Sta
     assert past_the_end == {"recipients": [], "pagination": pagination(3, 2, 3, 2)}
 
 
+def test_a_page_far_past_the_end_is_empty(client: FlaskClient, coordinator: Staff) -> None:
+    campaign_id = created_id(client, coordinator)
+    last = "9" * 18
+
+    response = get(client, coordinator, f"{CAMPAIGNS}/{campaign_id}/recipients", page=last)
+
+    assert response.get_json() == {
+        "recipients": [],
+        "pagination": pagination(int(last), 1, 2, 25),
+    }
+
+
 @pytest.mark.parametrize(
     ("query", "errors"),
     [
