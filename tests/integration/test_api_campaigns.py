@@ -252,7 +252,9 @@ def test_a_campaign_body_may_be_larger_than_other_requests(
 ) -> None:
     # Ten thousand ids of seven digits: well over the 64 KiB other requests may be.
     unknown = list(range(1_000_000, 1_009_999))
-    payload = {"campaign": fields(patient_ids=[123, *unknown], variables={})}
+    payload = {
+        "campaign": fields(body="Hi {{first_name}}", patient_ids=[123, *unknown], variables={})
+    }
     assert len(json.dumps(payload)) > 64 * 1024
 
     response = create(client, coordinator, payload)
@@ -410,7 +412,9 @@ def test_every_unacceptable_field_is_reported_at_once(
 def test_missing_patient_ids_are_refused_as_no_patients(
     client: FlaskClient, coordinator: Staff
 ) -> None:
-    response = create(client, coordinator, {"campaign": fields(patient_ids=None, variables=None)})
+    payload = {"campaign": fields(body="Hi {{first_name}}", patient_ids=None, variables=None)}
+
+    response = create(client, coordinator, payload)
 
     assert refusal(response) == (422, {"errors": ["patient_ids must list 1 to 10000 patients"]})
 
@@ -418,7 +422,11 @@ def test_missing_patient_ids_are_refused_as_no_patients(
 def test_patients_that_are_not_the_clinics_are_422_naming_the_first(
     client: FlaskClient, coordinator: Staff, container: Container, queue: InMemorySendQueue
 ) -> None:
-    payload = {"campaign": fields(patient_ids=[123, 999, 456, 1000, 1001], variables={})}
+    payload = {
+        "campaign": fields(
+            body="Hi {{first_name}}", patient_ids=[123, 999, 456, 1000, 1001], variables={}
+        )
+    }
 
     assert refusal(create(client, coordinator, payload)) == (
         422,
@@ -643,11 +651,20 @@ def test_an_unknown_campaign_is_404_everywhere(
     answers = [
         get(client, coordinator, path),
         get(client, coordinator, f"{path}/recipients"),
-        get(client, coordinator, f"{path}/recipients", page="x"),  # the id before the query
         cancel(client, coordinator, campaign_id),
     ]
 
-    assert [refusal(r) for r in answers] == [(404, CAMPAIGN_NOT_FOUND)] * 4
+    assert [refusal(r) for r in answers] == [(404, CAMPAIGN_NOT_FOUND)] * 3
+
+
+def test_recipients_check_the_id_then_the_parameters_then_the_campaign(
+    client: FlaskClient, coordinator: Staff
+) -> None:
+    not_an_id = get(client, coordinator, f"{CAMPAIGNS}/abc/recipients", page="x")
+    unknown = get(client, coordinator, f"{CAMPAIGNS}/999/recipients", page="x")
+
+    assert refusal(not_an_id) == (404, CAMPAIGN_NOT_FOUND)
+    assert refusal(unknown) == (422, {"errors": ["page must be a positive integer"]})
 
 
 def test_every_campaign_endpoint_needs_a_token(client: FlaskClient, coordinator: Staff) -> None:
