@@ -409,6 +409,27 @@ def test_every_unacceptable_field_is_reported_at_once(
     nothing_recorded(container, queue)
 
 
+@pytest.mark.parametrize("name", ["Dec\x00ember", "Dec\ud800ember"], ids=["nul", "lone-surrogate"])
+def test_a_name_that_cannot_be_stored_is_422(
+    client: FlaskClient,
+    coordinator: Staff,
+    container: Container,
+    queue: InMemorySendQueue,
+    name: str,
+) -> None:
+    payload = json.dumps({"campaign": fields(name=name)})
+
+    response = client.post(
+        CAMPAIGNS, data=payload, content_type="application/json", headers=coordinator.headers
+    )
+
+    assert refusal(response) == (
+        422,
+        {"errors": ["Name contains characters that cannot be stored"]},
+    )
+    nothing_recorded(container, queue)
+
+
 def test_missing_patient_ids_are_refused_as_no_patients(
     client: FlaskClient, coordinator: Staff
 ) -> None:

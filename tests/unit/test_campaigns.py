@@ -185,6 +185,15 @@ def test_every_problem_of_a_campaign_is_reported_together(world: World) -> None:
     assert refused.value.fields == ["name", "body", "patient_ids", "send_at"]
 
 
+@pytest.mark.parametrize("name", ["Dec\x00ember", "Dec\ud800ember"], ids=["nul", "surrogate"])
+def test_a_name_no_database_can_store_is_refused(world: World, name: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        world.create_campaign(campaign(name=name))
+
+    assert refused.value.messages == ["Name contains characters that cannot be stored"]
+    assert refused.value.fields == ["name"]
+
+
 def test_variables_for_patients_outside_the_campaign_are_refused(world: World) -> None:
     with pytest.raises(InvalidInput) as refused:
         world.create_campaign(campaign((ANA.id,), variables={BEN.id: {"appointment": "x"}}))

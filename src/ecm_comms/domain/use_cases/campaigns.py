@@ -34,7 +34,7 @@ from ecm_comms.domain.ecm_records import Page, PageRequest, Problems
 from ecm_comms.domain.errors import CampaignNotFound, InvalidInput, ValidationError
 from ecm_comms.domain.people import Patient, User
 from ecm_comms.domain.phone_numbers import PhoneNumber
-from ecm_comms.domain.sms_bodies import SmsBody
+from ecm_comms.domain.sms_bodies import SmsBody, storable_text
 from ecm_comms.domain.templates import MissingValue, Template, check_variable_name
 from ecm_comms.domain.use_cases.automated_sending import enqueue_in_batches
 from ecm_comms.ports.clinics import ClinicDirectory
@@ -47,6 +47,7 @@ from ecm_comms.ports.views import CampaignViews
 
 NAME_REQUIRED = "Name is required"
 NAME_TOO_LONG = f"Name is too long (maximum is {MAX_NAME_LENGTH} characters)"
+NAME_UNSTORABLE = "Name contains characters that cannot be stored"
 RECIPIENT_COUNT = f"patient_ids must list 1 to {MAX_RECIPIENTS} patients"
 
 
@@ -217,6 +218,8 @@ def _checked(command: CreateCampaign, now: datetime) -> _Request:
         problems["name"] = NAME_REQUIRED
     elif len(name) > MAX_NAME_LENGTH:
         problems["name"] = NAME_TOO_LONG
+    elif not storable_text(name):
+        problems["name"] = NAME_UNSTORABLE
     template = Template("")
     try:
         template = Template(SmsBody.parse(command.body).text)

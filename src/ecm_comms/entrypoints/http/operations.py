@@ -869,6 +869,7 @@ def campaign_operations() -> dict[str, dict[str, Fragment]]:
                         '"campaign" must be an object',
                         (campaign_rules.NAME_REQUIRED, "Body is required"),
                         campaign_rules.NAME_TOO_LONG,
+                        campaign_rules.NAME_UNSTORABLE,
                         campaign_rules.RECIPIENT_COUNT,
                         "Patients not found: 999, 1000 (and 12 more)",
                         "Body has unknown placeholders: {{room}}",
