@@ -31,7 +31,15 @@ from schemathesis.checks import (
 
 from ecm_comms.adapters.memory import FakeGateway, FixedClock
 from ecm_comms.container import Container
-from ecm_comms.domain.commands import InitiateCall, RecordInboundCall, RecordInboundSms, SendSms
+from ecm_comms.domain.commands import (
+    CreateCampaign,
+    InitiateCall,
+    RecordInboundCall,
+    RecordInboundSms,
+    ScheduleSms,
+    SendSms,
+    UpsertPatient,
+)
 from ecm_comms.domain.people import Patient
 from ecm_comms.entrypoints.http.openapi import document
 from tests.conftest import Staff
@@ -57,7 +65,9 @@ CHECKS = [
 ]
 INSECURE = {"ECM_INSECURE_SKIP_TWILIO_SIGNATURES": "1"}
 PATIENT_PHONE = "+18051234567"  # the conftest patient's number, also the document's example
-RECORD_IDS = 5  # SMS and call ids 1..4 are seeded below, 5 is not
+# Path ids are steered to 1..7: SMS 1-6, calls 1-4 and campaign 1 are seeded below, the rest not.
+RECORD_IDS = 7
+SEND_AT = "2024-11-28T17:00:00Z"  # the day after FixedClock's instant
 
 # Every test here runs on SQLite only.
 # PostgreSQL too: it refuses what SQLite lets by (over-long values, NUL characters).
@@ -83,7 +93,9 @@ def container(
 @pytest.fixture
 def fuzzed_app(app: Flask, container: Container, coordinator: Staff, patient: Patient) -> Flask:
     """The app with patient 123, its coordinator, and SMS and calls 1-4 of every kind: outbound,
-    inbound from the patient, and inbound from a number no patient has (unreadable: 404)."""
+    inbound from the patient, and inbound from a number no patient has (unreadable: 404); SMS 5,
+    scheduled; and campaign 1 for patients 123 (skipped: no first name) and 125 (SMS 6), the
+    document's example ids."""
     user = coordinator.user
     for body in ("See you Tuesday", "Reminder: bring your medication list"):
         container.send_sms()(SendSms(patient.id, PATIENT_PHONE, body, performed_by=user))
@@ -95,6 +107,13 @@ def fuzzed_app(app: Flask, container: Container, coordinator: Staff, patient: Pa
         container.record_inbound_call()(
             RecordInboundCall(new_sid("CA"), sender, CLINIC_NUMBER, "ringing")
         )
+    container.schedule_sms()(ScheduleSms(patient.id, PATIENT_PHONE, "Tomorrow", SEND_AT, user))
+    container.upsert_patient()(
+        UpsertPatient(125, patient.clinic_id, ("+18051234568",), first_name="Ben")
+    )
+    container.create_campaign()(
+        CreateCampaign("December reminders", "Hi {{first_name}}", (patient.id, 125), user)
+    )
     return app
 
 
