@@ -8,6 +8,7 @@ the hour of the run.
 
 from __future__ import annotations
 
+import re
 import secrets
 import signal
 import subprocess
@@ -229,6 +230,48 @@ def test_an_sms_scheduled_over_http_goes_out_through_the_worker_process(
     assert world.numbers_texted() == Counter({"+18051234567": 1})
     assert after["sms"]["status"] == "queued"
     assert after["activity"]["performed_by_id"] == USER_ID
+
+
+def log_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def is_gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"  # ended, not yet reaped
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_worker_process_stops_cleanly_on_a_signal(stop: signal.Signals, tmp_path: Path) -> None:
+    env = clean_environment(ECM_DATABASE_URL=f"sqlite:///{tmp_path / 'ecm_comms.sqlite3'}")
+    run_cli("db", "upgrade", env=env)
+
+    with working("--threads", "2", env=env, cwd=tmp_path) as worker:
+        wait_until(lambda: "Huey consumer started" in log_of(tmp_path / "worker.err"), 30)
+        worker.send_signal(stop)
+        exit_code = worker.wait(timeout=40)
+
+    log = log_of(tmp_path / "worker.err")
+    assert exit_code == 0
+    assert log.rstrip().endswith("ecm-comms worker stopped")
+    assert "Traceback" not in log
+
+
+def test_the_demo_runs_a_worker_beside_the_server_and_stops_it_with_the_server(
+    tmp_path: Path,
+) -> None:
+    with served("demo", port=free_port(), env=clean_environment(), cwd=tmp_path):
+        wait_until(lambda: "Huey consumer started" in log_of(tmp_path / "server.err"), 30)
+        started = re.search(
+            r"Huey consumer started with .*, PID (\d+)", log_of(tmp_path / "server.err")
+        )
+        assert started is not None
+
+    wait_until(lambda: is_gone(int(started.group(1))), 40)
+    assert "ecm-comms worker: 2 thread(s), simulated gateway" in log_of(tmp_path / "server.err")
 
 
 RECIPIENTS = 300

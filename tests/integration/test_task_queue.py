@@ -17,7 +17,8 @@ from sqlalchemy import func, inspect, select
 
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
-from ecm_comms.adapters.task_queue import MAX_BATCH, HueyQueue, peewee_database
+from ecm_comms.adapters.task_queue import MAX_BATCH, SWEEP_SECONDS, HueyQueue, peewee_database
+from ecm_comms.domain.use_cases.automated_sending import LEASE
 
 pytestmark = pytest.mark.both_databases
 
@@ -245,3 +246,11 @@ def test_the_queue_database_follows_the_sqlalchemy_url() -> None:
     }
     with pytest.raises(ValueError, match="SQLite or PostgreSQL"):
         peewee_database("mysql://db/records")
+
+
+def test_by_default_work_a_killed_worker_had_taken_is_queued_again_within_two_minutes() -> None:
+    # A lost SMS is queued again by the first sweep after its lease has run out, and a worker
+    # sweeps every SWEEP_SECONDS (its scheduler looks every second).
+    worst = LEASE + timedelta(seconds=SWEEP_SECONDS + 1)
+
+    assert worst < timedelta(minutes=2)
