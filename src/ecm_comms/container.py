@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
 from ecm_comms.adapters.sql.audit import SqlAuditViews
+from ecm_comms.adapters.sql.campaigns import SqlCampaignViews
 from ecm_comms.adapters.sql.clinics import SqlClinicDirectory
 from ecm_comms.adapters.sql.directories import SqlPatientDirectory, SqlUserDirectory
 from ecm_comms.adapters.sql.ecm_records import SqlActivityViews
@@ -79,7 +80,6 @@ from ecm_comms.ports.directories import (
 )
 from ecm_comms.ports.gateway import MessagingGateway
 from ecm_comms.ports.send_queue import SendQueue
-from ecm_comms.ports.views import CampaignViews
 from ecm_comms.settings import GatewayKind, Settings, SettingsError, settings_from_environ
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ class Container(containers.DeclarativeContainer):
     report_views = providers.Singleton(SqlReportViews, engine)
     activity_views = providers.Singleton(SqlActivityViews, engine)
     audit_views = providers.Singleton(SqlAuditViews, engine)
+    campaign_views = providers.Singleton(SqlCampaignViews, engine)
     idempotency_keys = providers.Singleton(SqlIdempotencyKeys, engine)
     prtf_reports = providers.Singleton(SqlPrtfReports, engine)
     sql_patients = providers.Singleton(SqlPatientDirectory, engine, clock.provided.now)
@@ -266,7 +267,6 @@ class Container(containers.DeclarativeContainer):
     # lives in the records' database: every service and worker on one database shares it.
     task_queue = providers.Singleton(HueyQueue.at, settings.provided.database_url)
     send_queue: providers.Dependency[SendQueue] = providers.Dependency(default=task_queue)
-    campaign_views: providers.Dependency[CampaignViews] = providers.Dependency()
     schedule_sms = providers.Factory(
         ScheduleSmsHandler,
         uow=uow,

@@ -94,6 +94,8 @@ def test_a_sent_sms_is_stored_as_the_api_answered(
         "error_message": None,
         "created_at": NOW,
         "updated_at": NOW,
+        "send_at": None,  # sent at once, not scheduled
+        "skip_reason": None,
     }
     assert sms["twilio_sid"] == gateway.sent[0].sid
 

@@ -12,6 +12,7 @@ from ecm_comms.entrypoints.cli.main import cli
 pytestmark = pytest.mark.both_databases
 
 SERVICE_SID = "MG" + "0123456789abcdef" * 2
+LIMITS = "  automated SMS 08:00-21:00, at most 1 a day and 3 in 7 days"
 
 
 def run(database_url: str, *args: str) -> Result:
@@ -54,10 +55,10 @@ def test_list_shows_each_clinic_with_its_details_and_numbers(database_url: str) 
     upsert(database_url, 2, "Mesa Clinic")
 
     assert listed(database_url) == (
-        "1  Harbor Health  NPI 1234567893  America/New_York  main line +18055550100\n"
+        f"1  Harbor Health  NPI 1234567893  America/New_York  main line +18055550100{LIMITS}\n"
         "    +18059876543 (sending)\n"
         f"    +18059870002 via {SERVICE_SID}\n"
-        "2  Mesa Clinic  no NPI  America/Los_Angeles  no main line\n"
+        f"2  Mesa Clinic  no NPI  America/Los_Angeles  no main line{LIMITS}\n"
         "    no numbers: sends from the shared number\n"
     )
 
@@ -94,7 +95,7 @@ def test_upserting_a_clinic_again_keeps_its_numbers(database_url: str) -> None:
     upsert(database_url, 1, "Harbor Health Center")
 
     assert listed(database_url).splitlines()[:2] == [
-        "1  Harbor Health Center  no NPI  America/Los_Angeles  no main line",
+        f"1  Harbor Health Center  no NPI  America/Los_Angeles  no main line{LIMITS}",
         "    +18059876543 (sending)",
     ]
 
@@ -218,7 +219,7 @@ def test_the_demo_sets_up_clinic_one_texting_from_twilios_test_number(
     assert result.exit_code == 0, result.output
     assert len(demo_without_serving) == 1
     assert listed(database_url) == (
-        "1  Demo Clinic  NPI 1234567893  America/Los_Angeles  no main line\n"
+        f"1  Demo Clinic  NPI 1234567893  America/Los_Angeles  no main line{LIMITS}\n"
         "    +15005550006 (sending)\n"
     )
 

@@ -68,6 +68,7 @@ def test_every_lookup_has_an_index(database_url: str) -> None:
             "events",
             "clinic_numbers",
             "consent_entries",
+            "automated_sms",
         )
         for index in inspector.get_indexes(table)
     }
@@ -99,6 +100,11 @@ def test_every_lookup_has_an_index(database_url: str) -> None:
     # An inbound SMS or call looks up the clinic holding the number it was sent to.
     assert clinic_number_key == ["number"]
     assert ("clinic_numbers", ("clinic_id",)) in indexed
+    # The sweep takes scheduled automated SMS that are due; a campaign lists its recipients in
+    # order; a patient's frequency caps count their hand-overs since a day.
+    assert ("automated_sms", ("outcome", "due_at")) in indexed
+    assert ("automated_sms", ("campaign_id", "id")) in indexed
+    assert ("automated_sms", ("patient_id", "handed_at")) in indexed
 
 
 def test_migrations_run_down_to_nothing_and_up_again(empty_database: Engine) -> None:

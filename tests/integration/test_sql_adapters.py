@@ -221,6 +221,45 @@ def test_a_refusal_is_written_back_with_twilios_code_and_message(container: Cont
     )
 
 
+def test_a_scheduled_message_keeps_its_send_time_and_a_skip_is_written_back(
+    container: Container,
+) -> None:
+    send_at = AT + timedelta(days=1)
+    message = TextMessage.outbound(
+        clinic_id=1,
+        patient_id=123,
+        to=PATIENT_PHONE,
+        from_=CLINIC,
+        body=SmsBody("Your appointment is tomorrow"),
+        sent_by_id=101,
+        at=AT,
+        send_at=send_at,
+    )
+    stored(container, message)
+    assert message.id is not None
+
+    with container.uow() as uow:
+        locked = uow.messages.lock(record_id=message.id)
+        assert locked is not None
+        scheduled = (locked.status, locked.send_at, locked.skip_reason)
+        locked.skip("frequency_cap", send_at)
+        uow.messages.update(locked)
+        uow.commit()
+    with container.uow() as uow:
+        found = uow.messages.get(message.id)
+    item = container.views().find(Channel.SMS, message.id)
+
+    assert scheduled == (SmsStatus.SCHEDULED, send_at, None)
+    for read in (found, item and item.record):
+        assert isinstance(read, TextMessage)
+        assert (read.status, read.send_at, read.skip_reason, read.updated_at) == (
+            SmsStatus.SKIPPED,
+            send_at,
+            "frequency_cap",
+            send_at,
+        )
+
+
 class _BrokenEvents(SqlEventRepository):
     def add(self, event: Event) -> None:
         raise RuntimeError("the events table is unavailable")

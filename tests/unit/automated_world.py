@@ -65,7 +65,8 @@ class World:
         self.uow = InMemoryUnitOfWork(self.store)
         self.clinic_directory = InMemoryClinicDirectory(self.clinics)
         self.patient_directory = InMemoryPatientDirectory(self.patients)
-        self.users = InMemoryUserDirectory((DANA,))
+        self.users = InMemoryUserDirectory()
+        self.users.add(DANA, token_digest="0" * 64)
         self.views = InMemoryCampaignViews(self.store)
         self.schedule = ScheduleSmsHandler(
             self.uow,

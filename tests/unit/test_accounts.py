@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecm_comms.adapters.memory import InMemoryPatientDirectory, InMemoryUserDirectory
+from ecm_comms.domain.clinics import UNKNOWN_TIMEZONE
 from ecm_comms.domain.commands import Authenticate, IssueToken, RegisterUser, UpsertPatient
 from ecm_comms.domain.errors import InvalidInput, NotAuthenticated, UnknownUser, UserAlreadyExists
 from ecm_comms.domain.people import Patient, User
@@ -213,3 +214,33 @@ def test_a_second_upsert_replaces_the_patient(
             coordinator_id=None,
         )
     }
+
+
+def test_a_patients_time_zone_is_kept_as_given(
+    upsert_patient: UpsertPatientHandler, patients: InMemoryPatientDirectory
+) -> None:
+    upsert_patient(UpsertPatient(123, 1, ("805-123-4567",), timezone=" America/New_York "))
+
+    assert patients.patients[123].timezone == "America/New_York"
+
+
+@pytest.mark.parametrize("timezone", [None, "", "  "])
+def test_a_patient_without_a_time_zone_has_their_clinics(
+    upsert_patient: UpsertPatientHandler, patients: InMemoryPatientDirectory, timezone: str | None
+) -> None:
+    upsert_patient(UpsertPatient(123, 1, ("805-123-4567",), timezone=timezone))
+
+    assert patients.patients[123].timezone is None
+
+
+def test_an_unknown_time_zone_is_refused_naming_it_with_the_other_problems(
+    upsert_patient: UpsertPatientHandler, patients: InMemoryPatientDirectory
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        upsert_patient(
+            UpsertPatient(123, 1, ("abc",), date_of_birth="1990-13-01", timezone="America/Gotham")
+        )
+
+    assert refused.value.fields == [None, "date_of_birth", "timezone"]
+    assert refused.value.messages[-1] == UNKNOWN_TIMEZONE
+    assert patients.patients == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
 from ecm_comms.adapters.memory import InMemoryClinicDirectory
@@ -23,6 +25,13 @@ from ecm_comms.domain.clinics import (
 from ecm_comms.domain.commands import AddClinicNumber, RemoveClinicNumber, UpsertClinic
 from ecm_comms.domain.errors import InvalidInput, NumberTaken, UnknownClinic, ValidationError
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.sending_limits import (
+    INVALID_DAILY_CAP,
+    INVALID_SEND_WINDOW,
+    INVALID_WEEKLY_CAP,
+    FrequencyCaps,
+    SendWindow,
+)
 from ecm_comms.domain.use_cases.clinics import (
     AddClinicNumberHandler,
     RemoveClinicNumberHandler,
@@ -259,6 +268,82 @@ def test_an_upsert_reports_every_bad_field_at_once(upsert: UpsertClinicHandler) 
         upsert(UpsertClinic(1, "Harbor", npi="123", timezone="Nowhere"))
 
     assert refused.value.fields == ["npi", "timezone"]
+
+
+def test_an_upserted_clinic_keeps_the_limits_of_its_automated_sms(
+    upsert: UpsertClinicHandler, clinics: InMemoryClinicDirectory
+) -> None:
+    upsert(UpsertClinic(1, "Harbor", send_window=" 09:00-20:00 ", daily_cap=2, weekly_cap=5))
+
+    clinic = clinics.get(1)
+    assert clinic is not None
+    assert (clinic.send_window, clinic.caps) == (
+        SendWindow(time(9), time(20)),
+        FrequencyCaps(daily=2, weekly=5),
+    )
+
+
+def test_a_clinic_upserted_without_limits_has_the_exemptions_own(
+    upsert: UpsertClinicHandler,
+) -> None:
+    clinic = upsert(UpsertClinic(1, "Harbor", send_window=" "))
+
+    assert (clinic.send_window, clinic.caps) == (SendWindow(time(8), time(21)), FrequencyCaps(1, 3))
+
+
+def test_a_cap_left_out_is_at_its_default(upsert: UpsertClinicHandler) -> None:
+    assert upsert(UpsertClinic(1, "Harbor", weekly_cap=5)).caps == FrequencyCaps(1, 5)
+
+
+@pytest.mark.parametrize(
+    ("command", "problems"),
+    [
+        pytest.param(
+            UpsertClinic(1, "Harbor", send_window="07:00-20:00"),
+            {"send_window": INVALID_SEND_WINDOW},
+            id="window-before-eight",
+        ),
+        pytest.param(
+            UpsertClinic(1, "Harbor", send_window="evenings"),
+            {"send_window": INVALID_SEND_WINDOW},
+            id="window-not-hours",
+        ),
+        pytest.param(
+            UpsertClinic(1, "Harbor", daily_cap=0), {"daily_cap": INVALID_DAILY_CAP}, id="daily"
+        ),
+        pytest.param(
+            UpsertClinic(1, "Harbor", weekly_cap=0), {"weekly_cap": INVALID_WEEKLY_CAP}, id="weekly"
+        ),
+        pytest.param(
+            UpsertClinic(1, "Harbor", daily_cap=4),
+            {"weekly_cap": INVALID_WEEKLY_CAP},
+            id="daily-above-the-default-weekly",
+        ),
+        pytest.param(
+            UpsertClinic(1, "Harbor", daily_cap=0, weekly_cap=0),
+            {"daily_cap": INVALID_DAILY_CAP, "weekly_cap": INVALID_WEEKLY_CAP},
+            id="both",
+        ),
+    ],
+)
+def test_limits_out_of_bounds_are_refused_naming_the_field_and_nothing_is_stored(
+    upsert: UpsertClinicHandler,
+    clinics: InMemoryClinicDirectory,
+    command: UpsertClinic,
+    problems: dict[str, str],
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        upsert(command)
+
+    assert dict(zip(refused.value.fields, refused.value.messages, strict=True)) == problems
+    assert clinics.all() == []
+
+
+def test_bad_limits_are_reported_with_the_other_bad_fields(upsert: UpsertClinicHandler) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        upsert(UpsertClinic(1, "Harbor", npi="123", send_window="9-5", weekly_cap=0))
+
+    assert refused.value.fields == ["npi", "send_window", "weekly_cap"]
 
 
 def test_a_number_is_added_in_e164(

@@ -8,7 +8,13 @@ import pytest
 
 from ecm_comms.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from ecm_comms.domain.activities import Activity, ActivityStatus
+from ecm_comms.domain.automated_sms import AutomatedSms
+from ecm_comms.domain.campaigns import Campaign
 from ecm_comms.domain.channels import Channel
+from ecm_comms.domain.communications import TextMessage
+from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.sms_bodies import SmsBody
+from ecm_comms.domain.statuses import SmsStatus
 
 
 def an_activity() -> Activity:
@@ -99,3 +105,64 @@ def test_ids_continue_after_a_commit(uow: InMemoryUnitOfWork) -> None:
         uow.activities.add(later)
 
     assert later.id == 3
+
+
+def a_campaign() -> Campaign:
+    return Campaign(
+        clinic_id=1,
+        name="December reminders",
+        body="Hi {{first_name}}",
+        send_at=None,
+        total=1,
+        max_segments=1,
+        created_by_id=101,
+        created_at=datetime(2024, 11, 27, 10, 0, tzinfo=UTC),
+    )
+
+
+def test_campaigns_and_their_automated_sms_are_discarded_without_commit(
+    uow: InMemoryUnitOfWork, store: InMemoryStore
+) -> None:
+    with uow:
+        uow.campaigns.add(a_campaign())
+        uow.automated.add_many(
+            [
+                AutomatedSms(
+                    clinic_id=1,
+                    patient_id=123,
+                    sms_id=None,
+                    campaign_id=1,
+                    due_at=datetime(2024, 11, 27, 10, 0, tzinfo=UTC),
+                )
+            ]
+        )
+
+    assert (store.campaigns.rows, store.automated.rows) == ({}, {})
+
+
+def test_a_campaign_canceled_in_a_later_unit_of_work_cancels_the_committed_messages(
+    store: InMemoryStore,
+) -> None:
+    at = datetime(2024, 11, 27, 10, 0, tzinfo=UTC)
+    message = TextMessage.outbound(
+        clinic_id=1,
+        patient_id=123,
+        to=PhoneNumber("+18051234567"),
+        from_=PhoneNumber("+18059876543"),
+        body=SmsBody("Reminder"),
+        sent_by_id=101,
+        at=at,
+        send_at=at,
+    )
+    with InMemoryUnitOfWork(store) as first:
+        first.messages.add(message)
+        first.automated.add_many(
+            [AutomatedSms(clinic_id=1, patient_id=123, sms_id=message.id, campaign_id=7, due_at=at)]
+        )
+        first.commit()
+
+    with InMemoryUnitOfWork(store) as second:
+        second.automated.cancel_campaign(7, at)
+        second.commit()
+
+    assert store.messages.rows[1].status is SmsStatus.CANCELED

@@ -127,11 +127,3 @@ class AutomatedSms:
         died, or the process died before queuing it) and the sweep queues it again."""
         self.due_at = at
         self.dispatched_at = at
-
-    def is_lost(self, now: datetime, lease: timedelta) -> bool:
-        """Scheduled and due, yet no worker took it within ``lease`` of its dispatch."""
-        return (
-            self.is_scheduled
-            and self.due_at <= now
-            and (self.dispatched_at is None or self.dispatched_at < now - lease)
-        )

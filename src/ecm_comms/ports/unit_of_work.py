@@ -118,8 +118,6 @@ class AutomatedSmsRepository(Protocol):
         dispatched, or dispatched before ``lease_expired_before`` (their worker died). They are
         marked dispatched at ``now``; concurrent callers get different ones."""
 
-    def mark_dispatched(self, automated_sms_ids: Collection[int], at: datetime) -> None: ...
-
     def cancel_campaign(self, campaign_id: int, at: datetime) -> int:
         """Cancel every scheduled one of the campaign, and their SMS; how many were."""
 

@@ -9,10 +9,12 @@ from ecm_comms.adapters.memory.directories import (
 from ecm_comms.adapters.memory.gateway import FakeGateway
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
 from ecm_comms.adapters.memory.prtf_reports import InMemoryPrtfReports
+from ecm_comms.adapters.memory.send_queue import InMemorySendQueue
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
 from ecm_comms.adapters.memory.views import (
     InMemoryActivityViews,
     InMemoryAuditViews,
+    InMemoryCampaignViews,
     InMemoryCommunicationViews,
     InMemoryConsentViews,
     InMemoryReportViews,
@@ -23,6 +25,7 @@ __all__ = [
     "FixedClock",
     "InMemoryActivityViews",
     "InMemoryAuditViews",
+    "InMemoryCampaignViews",
     "InMemoryClinicDirectory",
     "InMemoryCommunicationViews",
     "InMemoryConsentViews",
@@ -30,6 +33,7 @@ __all__ = [
     "InMemoryPatientDirectory",
     "InMemoryPrtfReports",
     "InMemoryReportViews",
+    "InMemorySendQueue",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUserDirectory",

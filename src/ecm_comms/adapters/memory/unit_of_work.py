@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from typing import Generic, Protocol, Self, TypeVar
 
 from ecm_comms.domain.activities import Activity, Event
+from ecm_comms.domain.automated_sms import AutomatedSms, Outcome
+from ecm_comms.domain.campaigns import Campaign
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.consent import Consent, ConsentEntry
@@ -99,6 +102,9 @@ class InMemoryConsentLedger:
         mine = [e for e in self.entries if e.phone == phone and e.clinic_id == clinic_id]
         return Consent(phone, tuple(reversed(mine)))
 
+    def opted_out(self, phones: Collection[PhoneNumber], clinic_id: int | None) -> set[PhoneNumber]:
+        return {phone for phone in phones if self.consent(phone, clinic_id).sms_opted_out}
+
 
 class InMemoryTextMessages(InMemoryCommunications[TextMessage]):
     def __init__(self, consent: InMemoryConsentLedger) -> None:
@@ -110,6 +116,83 @@ class InMemoryTextMessages(InMemoryCommunications[TextMessage]):
             return False
         self.add(message)
         return True
+
+    def add_many(self, messages: Sequence[TextMessage]) -> None:
+        for message in messages:
+            self.add(message)
+
+
+class InMemoryAutomatedSms(InMemoryTable[AutomatedSms]):
+    """Automated SMS; canceling a campaign's cancels their SMS in ``messages`` too."""
+
+    def __init__(self, messages: InMemoryTextMessages) -> None:
+        super().__init__()
+        self.messages = messages
+
+    def add_many(self, sends: Sequence[AutomatedSms]) -> None:
+        for send in sends:
+            self.add(send)
+
+    def lock(self, automated_sms_id: int) -> AutomatedSms | None:
+        # A copy, as a database row read is: a change not written back with ``update`` is lost.
+        return copy.deepcopy(self.rows.get(automated_sms_id))
+
+    def lock_by_sms(self, sms_id: int) -> AutomatedSms | None:
+        found = next((s for s in self.rows.values() if s.sms_id == sms_id), None)
+        return copy.deepcopy(found)
+
+    def update(self, send: AutomatedSms) -> None:
+        assert send.id is not None
+        self.rows[send.id] = copy.deepcopy(send)
+
+    def hold_patient(self, patient_id: int) -> None:
+        """Nothing to wait for: no other unit of work changes the store meanwhile."""
+
+    def handed_since(self, patient_id: int, since: datetime) -> list[datetime]:
+        return sorted(
+            s.handed_at
+            for s in self.rows.values()
+            if s.patient_id == patient_id
+            and s.outcome is Outcome.SENT
+            and s.handed_at is not None
+            and s.handed_at >= since
+        )
+
+    def take_due(self, now: datetime, lease_expired_before: datetime, limit: int) -> list[int]:
+        due = sorted(
+            (
+                s
+                for s in self.rows.values()
+                if s.is_scheduled
+                and s.due_at <= now
+                and (s.dispatched_at is None or s.dispatched_at < lease_expired_before)
+            ),
+            key=lambda s: (s.due_at, s.id or 0),
+        )[:limit]
+        for send in due:
+            send.dispatched_at = now
+        return [send.id for send in due if send.id is not None]
+
+    def cancel_campaign(self, campaign_id: int, at: datetime) -> int:
+        canceled = [
+            s for s in self.rows.values() if s.campaign_id == campaign_id and s.is_scheduled
+        ]
+        for send in canceled:
+            send.cancel()
+            message = self.messages.get(send.sms_id) if send.sms_id is not None else None
+            if message is not None and message.is_scheduled:
+                message.cancel(at)
+        return len(canceled)
+
+
+class InMemoryCampaigns(InMemoryTable[Campaign]):
+    def lock(self, campaign_id: int, clinic_id: int) -> Campaign | None:
+        found = self.rows.get(campaign_id)
+        return copy.deepcopy(found) if found is not None and found.clinic_id == clinic_id else None
+
+    def update(self, campaign: Campaign) -> None:
+        assert campaign.id is not None
+        self.rows[campaign.id].canceled_at = campaign.canceled_at  # all that may change
 
 
 @dataclass
@@ -134,10 +217,14 @@ class InMemoryStore:
     activities: InMemoryActivities = field(default_factory=InMemoryActivities)
     events: InMemoryEvents = field(default_factory=InMemoryEvents)
     status_log: InMemoryStatusLog = field(default_factory=InMemoryStatusLog)
+    automated: InMemoryAutomatedSms = field(init=False)
+    campaigns: InMemoryCampaigns = field(default_factory=InMemoryCampaigns)
 
     def __post_init__(self) -> None:
-        # The messages see the consent of the same store (deepcopy keeps the two together).
+        # The messages see the consent of the same store, and the automated SMS its messages
+        # (deepcopy keeps them together).
         self.messages = InMemoryTextMessages(self.consent)
+        self.automated = InMemoryAutomatedSms(self.messages)
 
     def records(self) -> list[TextMessage | VoiceCall]:
         return [*self.messages.rows.values(), *self.calls.rows.values()]
@@ -188,4 +275,6 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.events = self._working.events
         self.consent = self._working.consent
         self.status_log = self._working.status_log
+        self.automated = self._working.automated
+        self.campaigns = self._working.campaigns
         self.contacts = InMemoryContacts(self._working)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -8,6 +9,7 @@ from typing import TypeVar
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore
 from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.audit import AuditFindings, AuditProblem, ProblemKind
+from ecm_comms.domain.campaigns import CampaignCounts, CampaignSummary, Recipient
 from ecm_comms.domain.channels import Channel, Direction
 from ecm_comms.domain.communications import TextMessage, VoiceCall
 from ecm_comms.domain.consent import Consent
@@ -137,6 +139,35 @@ class InMemoryActivityViews:
             body=record.body.text if isinstance(record, TextMessage) else None,
             occurred_at=event.occurred_at if event is not None else activity.created_at,
         )
+
+
+class InMemoryCampaignViews:
+    """``CampaignViews`` over the committed records of an ``InMemoryStore``."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def campaign(self, campaign_id: int, clinic_id: int) -> CampaignSummary | None:
+        campaign = self._store.campaigns.get(campaign_id)
+        if campaign is None or campaign.clinic_id != clinic_id:
+            return None
+        outcomes = Counter(
+            s.outcome for s in self._store.automated.rows.values() if s.campaign_id == campaign_id
+        )
+        return CampaignSummary(campaign, CampaignCounts.of(dict(outcomes)))
+
+    def recipients(
+        self, campaign_id: int, clinic_id: int, page: PageRequest
+    ) -> tuple[list[Recipient], int]:
+        sends = [
+            s
+            for s in self._store.automated.rows.values()
+            if s.campaign_id == campaign_id and s.clinic_id == clinic_id
+        ]
+        sends.sort(key=lambda s: s.id or 0)
+        return [
+            Recipient(s.patient_id, s.sms_id, s.outcome, s.skip_reason) for s in _page(sends, page)
+        ], len(sends)
 
 
 def _page(items: list[Row], page: PageRequest) -> list[Row]:

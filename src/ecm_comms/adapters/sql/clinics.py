@@ -15,6 +15,12 @@ from ecm_comms.adapters.sql.engine import begin, reading
 from ecm_comms.domain.clinics import Clinic, ClinicNumber, Npi, number_taken_message
 from ecm_comms.domain.errors import NumberTaken, UnknownClinic
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.sending_limits import (
+    DEFAULT_DAILY_CAP,
+    DEFAULT_WEEKLY_CAP,
+    FrequencyCaps,
+    SendWindow,
+)
 
 _c, _n = tables.clinics, tables.clinic_numbers
 # Clinics with their numbers in one query, numbers in the order they were added.
@@ -25,6 +31,9 @@ _CLINICS = (
         _c.c.npi,
         _c.c.phone,
         _c.c.timezone,
+        _c.c.send_window,
+        _c.c.daily_cap,
+        _c.c.weekly_cap,
         _n.c.number,
         _n.c.messaging_service_sid,
         _n.c.is_default,
@@ -70,6 +79,8 @@ class SqlClinicDirectory:
                     npi=Npi(row.npi) if row.npi else None,
                     phone=PhoneNumber(row.phone) if row.phone else None,
                     timezone=row.timezone,
+                    send_window=_send_window(row.send_window),
+                    caps=_caps(row.daily_cap, row.weekly_cap),
                 ),
             )
             held = numbers.setdefault(row.id, [])
@@ -90,6 +101,10 @@ class SqlClinicDirectory:
             "npi": clinic.npi.value if clinic.npi else None,
             "phone": clinic.phone.e164 if clinic.phone else None,
             "timezone": clinic.timezone,
+            # NULL for a limit left at the exemption's own, so that it follows the default.
+            "send_window": None if clinic.send_window == SendWindow() else str(clinic.send_window),
+            "daily_cap": None if clinic.caps.daily == DEFAULT_DAILY_CAP else clinic.caps.daily,
+            "weekly_cap": None if clinic.caps.weekly == DEFAULT_WEEKLY_CAP else clinic.caps.weekly,
             "updated_at": self._now(),
         }
         with begin(self._engine) as connection:
@@ -125,3 +140,15 @@ class SqlClinicDirectory:
         with begin(self._engine) as connection:
             removed = connection.execute(delete(_n).where(_n.c.number == number.e164))
         return removed.rowcount > 0
+
+
+def _send_window(stored: str | None) -> SendWindow:
+    return SendWindow() if stored is None else SendWindow.parse(stored)
+
+
+def _caps(daily: int | None, weekly: int | None) -> FrequencyCaps:
+    # Checked when they were set: built, not checked again.
+    return FrequencyCaps(
+        DEFAULT_DAILY_CAP if daily is None else daily,
+        DEFAULT_WEEKLY_CAP if weekly is None else weekly,
+    )

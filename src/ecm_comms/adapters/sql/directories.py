@@ -29,6 +29,7 @@ _PATIENTS = (
         _p.c.first_name,
         _p.c.last_name,
         _p.c.date_of_birth,
+        _p.c.timezone,
         _phones.c.phone,
     )
     .outerjoin(_phones, _phones.c.patient_id == _p.c.id)
@@ -92,6 +93,7 @@ class SqlPatientDirectory:
                 first_name=row.first_name,
                 last_name=row.last_name,
                 date_of_birth=row.date_of_birth,
+                timezone=row.timezone,
             )
             if row.phone is not None:
                 known = replace(known, phones=(*known.phones, PhoneNumber(row.phone)))
@@ -107,6 +109,7 @@ class SqlPatientDirectory:
             "first_name": patient.first_name,
             "last_name": patient.last_name,
             "date_of_birth": patient.date_of_birth,
+            "timezone": patient.timezone,
             "updated_at": self._now(),
         }
         with begin(self._engine) as connection:

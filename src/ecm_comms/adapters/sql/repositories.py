@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import cache
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Insert,
     Row,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ecm_comms.adapters.sql import tables
+from ecm_comms.adapters.sql.engine import WRITE_TRANSACTION
 from ecm_comms.adapters.sql.rows import (
     activity_from_row,
     communication_values,
@@ -35,7 +37,12 @@ from ecm_comms.domain.activities import Activity, Event
 from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.communications import StatusReport, TextMessage, VoiceCall
 from ecm_comms.domain.consent import ConsentAction, ConsentEntry
+from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.ports.unit_of_work import Record
+
+T = TypeVar("T")
+# Values per lookup by a list of them: within every SQLite build's limit of bound parameters.
+VALUES_PER_QUERY = 900
 
 # Statements are built once and executed with each call's values as parameters: SQLAlchemy then
 # reuses their compiled form without building the statement or its cache key again, which was a
@@ -49,6 +56,43 @@ def _inserting(table: Table) -> Insert:
 
 def _insert_returning_id(connection: Connection, table: Table, values: dict[str, Any]) -> int:
     return int(connection.execute(_inserting(table), values).scalar_one())
+
+
+@cache
+def _inserting_in_order(table: Table) -> Insert:
+    # insertmanyvalues: rows go in batches, and SQLAlchemy hands the ids back in the order of
+    # the parameters (on PostgreSQL the rows take their sequence numbers in that order, and the
+    # ids come back sorted by them).
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` in few statements; the new ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    if connection.dialect.name != "sqlite":
+        return [int(row.id) for row in connection.execute(_inserting_in_order(table), rows)]
+    # SQLite does not promise RETURNING rows in the order of the VALUES, so SQLAlchemy would
+    # send one INSERT per row. A writing transaction here holds the database's only write lock
+    # from its BEGIN IMMEDIATE: the ids above the highest are ours to give, as SQLite would.
+    assert connection.get_execution_options().get(WRITE_TRANSACTION), "inside a unit of work"
+    first = int(connection.execute(_next_id(table)).scalar_one())
+    ids = list(range(first, first + len(rows)))
+    connection.execute(
+        insert(table), [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
+    )
+    return ids
+
+
+@cache
+def _next_id(table: Table) -> Select[Any]:
+    return select(func.coalesce(func.max(table.c.id), 0) + 1)
+
+
+def chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` ``VALUES_PER_QUERY`` at a time, for statements naming a list of them."""
+    for start in range(0, len(values), VALUES_PER_QUERY):
+        yield values[start : start + VALUES_PER_QUERY]
 
 
 @cache
@@ -116,9 +160,11 @@ _LAST_PERFORMER = (
 )
 
 
-# What changes on a record after it is added: what the provider says about it.
+# What changes on a record after it is added: what the provider says about it, and why the
+# sending rules kept an automated SMS back.
 _UPDATABLE = (
     "status",
+    "skip_reason",
     "twilio_sid",
     "from_number",
     "duration_seconds",
@@ -199,19 +245,36 @@ class SqlTextMessageRepository(_Communications[TextMessage]):
         message.id = int(new_id)
         return True
 
+    def add_many(self, messages: Sequence[TextMessage]) -> None:
+        ids = insert_many(
+            self._connection, self._table, [communication_values(m) for m in messages]
+        )
+        for message, new_id in zip(messages, ids, strict=True):
+            message.id = new_id
+
 
 @cache
 def _inserting_unless_opted_out(*, shared_number: bool) -> Insert:
-    """INSERT INTO text_messages … SELECT <the parameters> WHERE the latest consent entry of the
-    recipient (the parameter ``to_number``) with the clinic (``consent_clinic_id``, or the
-    shared number) is not an opt-out, RETURNING id: no id back means opted out."""
-    t, c = tables.text_messages, tables.consent_entries
+    """INSERT INTO text_messages … SELECT <the parameters> WHERE the recipient (the parameter
+    ``to_number``) is not opted out (``_is_opted_out``), RETURNING id: no id back means opted
+    out."""
+    t = tables.text_messages
     names = [column.name for column in t.columns if column.name != "id"]
     parameters = {name: bindparam(name, type_=t.c[name].type) for name in names}
+    row = select(*parameters.values()).where(
+        ~_is_opted_out(parameters["to_number"], shared_number=shared_number)
+    )
+    return insert(t).from_select(names, row).returning(t.c.id)
+
+
+def _is_opted_out(phone: ColumnElement[str], *, shared_number: bool) -> ColumnElement[bool]:
+    """Whether the latest consent entry of ``phone`` with the clinic (the parameter
+    ``consent_clinic_id``, or the shared number) is an opt-out; a number with none is not."""
+    c = tables.consent_entries
     latest = (
         select(c.c.action)
         .where(
-            c.c.phone == parameters["to_number"],
+            c.c.phone == phone,
             c.c.clinic_id.is_(None)
             if shared_number
             else c.c.clinic_id == bindparam("consent_clinic_id"),
@@ -220,9 +283,26 @@ def _inserting_unless_opted_out(*, shared_number: bool) -> Insert:
         .limit(1)
         .scalar_subquery()
     )
-    opted_out = func.coalesce(latest, ConsentAction.OPT_IN.value) == ConsentAction.OPT_OUT.value
-    row = select(*parameters.values()).where(~opted_out)
-    return insert(t).from_select(names, row).returning(t.c.id)
+    return func.coalesce(latest, ConsentAction.OPT_IN.value) == ConsentAction.OPT_OUT.value
+
+
+@cache
+def _opted_out_among(*, shared_number: bool) -> Select[Any]:
+    """Those of the phones (the expanding parameter ``phones``) whose latest entry with the
+    clinic is an opt-out (``_is_opted_out``); only numbers with an entry there are looked at."""
+    c = tables.consent_entries
+    scope = (
+        c.c.clinic_id.is_(None)
+        if shared_number
+        else c.c.clinic_id == bindparam("consent_clinic_id")
+    )
+    known = (
+        select(c.c.phone)
+        .where(c.c.phone.in_(bindparam("phones", expanding=True)), scope)
+        .distinct()
+        .subquery()
+    )
+    return select(known.c.phone).where(_is_opted_out(known.c.phone, shared_number=shared_number))
 
 
 class SqlVoiceCallRepository(_Communications[VoiceCall]):
@@ -308,6 +388,16 @@ class SqlConsentLedger:
                 "at": entry.at,
             },
         )
+
+    def opted_out(self, phones: Collection[PhoneNumber], clinic_id: int | None) -> set[PhoneNumber]:
+        query = _opted_out_among(shared_number=clinic_id is None)
+        found: set[PhoneNumber] = set()
+        for chunk in chunks(sorted({phone.e164 for phone in phones})):
+            rows = self._connection.execute(
+                query, {"phones": chunk, "consent_clinic_id": clinic_id}
+            ).scalars()
+            found.update(PhoneNumber(phone) for phone in rows)
+        return found
 
 
 class SqlStatusLog:

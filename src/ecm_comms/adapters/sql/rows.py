@@ -31,6 +31,8 @@ def communication_values(record: TextMessage | VoiceCall) -> dict[str, Any]:
     }
     if isinstance(record, TextMessage):
         values["body"] = record.body.text
+        values["send_at"] = record.send_at
+        values["skip_reason"] = record.skip_reason
     else:
         values["duration_seconds"] = record.duration_seconds
     return values
@@ -54,7 +56,13 @@ def _shared(row: Row[Any]) -> dict[str, Any]:
 
 
 def text_message_from_row(row: Row[Any]) -> TextMessage:
-    return TextMessage(**_shared(row), body=SmsBody(row.body), status=SmsStatus(row.status))
+    return TextMessage(
+        **_shared(row),
+        body=SmsBody(row.body),
+        status=SmsStatus(row.status),
+        send_at=row.send_at,
+        skip_reason=row.skip_reason,
+    )
 
 
 def voice_call_from_row(row: Row[Any]) -> VoiceCall:

@@ -5,6 +5,8 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from ecm_comms.adapters.sql.automated_sms import SqlAutomatedSmsRepository
+from ecm_comms.adapters.sql.campaigns import SqlCampaignRepository
 from ecm_comms.adapters.sql.contacts import SqlContactHistory
 from ecm_comms.adapters.sql.engine import WRITE_TRANSACTION, connect
 from ecm_comms.adapters.sql.repositories import (
@@ -34,6 +36,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.activities = SqlActivityRepository(connection)
         self.events = SqlEventRepository(connection)
         self.consent = SqlConsentLedger(connection)
+        self.automated = SqlAutomatedSmsRepository(connection)
+        self.campaigns = SqlCampaignRepository(connection)
         self.status_log = SqlStatusLog(connection)
         self.contacts = SqlContactHistory(connection)
         return self

@@ -81,6 +81,8 @@ def _with_activity(channel: Channel) -> Select[Any]:
         literal(channel.value, String()).label("channel"),
         *(table.c[name] for name in _SHARED_COLUMNS),
         table.c.body if is_sms else cast(null(), Text).label("body"),
+        table.c.send_at if is_sms else cast(null(), UtcDateTime).label("send_at"),
+        table.c.skip_reason if is_sms else cast(null(), String).label("skip_reason"),
         cast(null(), SqlInteger).label("duration_seconds") if is_sms else table.c.duration_seconds,
         *(column.label(_ACTIVITY_PREFIX + column.name) for column in a.columns),
     ).select_from(table.outerjoin(a, link == table.c.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecm_comms.domain.clinics import parse_timezone
 from ecm_comms.domain.commands import (
     Authenticate,
     IssueToken,
@@ -133,6 +134,13 @@ class UpsertPatientHandler:
             except InvalidInput as invalid:
                 problems += invalid.messages
                 fields += invalid.fields
+        timezone = None
+        if command.timezone and command.timezone.strip():
+            try:
+                timezone = parse_timezone(command.timezone)
+            except ValidationError as problem:
+                problems.append(problem.message)
+                fields.append("timezone")
         if problems:
             raise InvalidInput(problems, fields)
         patient = Patient(
@@ -145,6 +153,7 @@ class UpsertPatientHandler:
             first_name=_text(command.first_name),
             last_name=_text(command.last_name),
             date_of_birth=born,
+            timezone=timezone,
         )
         self._patients.upsert(patient)
         return patient

@@ -16,6 +16,7 @@ from ecm_comms.domain.clinics import (
 from ecm_comms.domain.commands import AddClinicNumber, RemoveClinicNumber, UpsertClinic
 from ecm_comms.domain.errors import InvalidInput, UnknownClinic, ValidationError
 from ecm_comms.domain.phone_numbers import PhoneNumber
+from ecm_comms.domain.sending_limits import INVALID_DAILY_CAP, FrequencyCaps, SendWindow
 from ecm_comms.ports.clinics import ClinicRegistry
 
 T = TypeVar("T")
@@ -35,6 +36,9 @@ class UpsertClinicHandler:
             phone=_checked(problems, "phone", command.phone_number, self._phone),
             timezone=_checked(problems, "timezone", command.timezone, parse_timezone)
             or DEFAULT_TIMEZONE,
+            send_window=_checked(problems, "send_window", command.send_window, SendWindow.parse)
+            or SendWindow(),
+            caps=_caps(problems, command.daily_cap, command.weekly_cap),
         )
         if not clinic.name:
             problems["name"] = "Name is required"
@@ -88,6 +92,20 @@ class RemoveClinicNumberHandler:
         if not self._clinics.remove_number(number):
             raise UnknownClinic([f"No clinic holds the number ending {number.e164[-4:]}"])
         return number
+
+
+def _caps(problems: dict[str, str], daily: int | None, weekly: int | None) -> FrequencyCaps:
+    """The caps given (either may be left at its default); a problem is noted under the field
+    of the cap at fault."""
+    try:
+        return FrequencyCaps.of(daily, weekly)
+    except ValidationError as problem:
+        if problem.message != INVALID_DAILY_CAP:
+            problems["weekly_cap"] = problem.message
+            return FrequencyCaps()
+        problems["daily_cap"] = problem.message
+        # The weekly cap may be wrong as well, on its own: reported together.
+        return _caps(problems, None, weekly)
 
 
 def _checked(

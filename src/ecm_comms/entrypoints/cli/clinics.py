@@ -22,6 +22,24 @@ def clinics() -> None:
 @click.option("--npi", default=None, help="National Provider Identifier (10 digits).")
 @click.option("--phone", default=None, help="Main line calls are put through to.")
 @click.option("--timezone", default=None, help="IANA time zone.  [default: America/Los_Angeles]")
+@click.option(
+    "--send-window",
+    default=None,
+    help="Hours automated SMS may go out, in the patient's time zone, within 08:00-21:00."
+    "  [default: 08:00-21:00]",
+)
+@click.option(
+    "--daily-cap",
+    type=int,
+    default=None,
+    help="Automated SMS per patient per day at most.  [default: 1]",
+)
+@click.option(
+    "--weekly-cap",
+    type=int,
+    default=None,
+    help="Automated SMS per patient in 7 days at most.  [default: 3]",
+)
 @click.pass_context
 def clinics_upsert(
     ctx: click.Context,
@@ -30,11 +48,23 @@ def clinics_upsert(
     npi: str | None,
     phone: str | None,
     timezone: str | None,
+    send_window: str | None,
+    daily_cap: int | None,
+    weekly_cap: int | None,
 ) -> None:
     """Create or update a clinic's record; its numbers are kept."""
     with refusals_as_exit():
         clinic = container_of(ctx).upsert_clinic()(
-            UpsertClinic(clinic_id, name, npi=npi, phone_number=phone, timezone=timezone)
+            UpsertClinic(
+                clinic_id,
+                name,
+                npi=npi,
+                phone_number=phone,
+                timezone=timezone,
+                send_window=send_window,
+                daily_cap=daily_cap,
+                weekly_cap=weekly_cap,
+            )
         )
     click.echo(f"Clinic {clinic.id}: {clinic.name} ({clinic.timezone}).")
 
@@ -73,7 +103,8 @@ def clinics_remove_number(ctx: click.Context, number: str) -> None:
 @clinics.command("list")
 @click.pass_context
 def clinics_list(ctx: click.Context) -> None:
-    """Each clinic: its name, NPI, time zone, main line and numbers (the sending one marked)."""
+    """Each clinic: its name, NPI, time zone, main line, the limits of its automated SMS, and
+    its numbers (the sending one marked)."""
     with refusals_as_exit():
         known = container_of(ctx).clinic_directory().all()
     if not known:
@@ -85,7 +116,11 @@ def clinics_list(ctx: click.Context) -> None:
 def _describe(clinic: Clinic) -> str:
     npi = f"NPI {clinic.npi.value}" if clinic.npi else "no NPI"
     phone = f"main line {clinic.phone.e164}" if clinic.phone else "no main line"
-    lines = [f"{clinic.id}  {clinic.name}  {npi}  {clinic.timezone}  {phone}"]
+    limits = (
+        f"automated SMS {clinic.send_window}, at most {clinic.caps.daily} a day"
+        f" and {clinic.caps.weekly} in 7 days"
+    )
+    lines = [f"{clinic.id}  {clinic.name}  {npi}  {clinic.timezone}  {phone}  {limits}"]
     sending = clinic.sending_number
     for number in clinic.numbers:
         marks = [" (sending)" if number == sending else ""]

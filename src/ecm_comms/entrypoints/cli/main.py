@@ -148,6 +148,11 @@ def patients() -> None:
 @click.option("--first-name", default=None)
 @click.option("--last-name", default=None)
 @click.option("--date-of-birth", default=None, help="YYYY-MM-DD.")
+@click.option(
+    "--timezone",
+    default=None,
+    help="IANA time zone, for the hours automated SMS may go out.  [default: the clinic's]",
+)
 @click.pass_context
 def patients_upsert(
     ctx: click.Context,
@@ -160,6 +165,7 @@ def patients_upsert(
     first_name: str | None,
     last_name: str | None,
     date_of_birth: str | None,
+    timezone: str | None,
 ) -> None:
     """Create or replace a patient; phone numbers are stored in E.164."""
     with refusals_as_exit():
@@ -174,6 +180,7 @@ def patients_upsert(
                 first_name=first_name,
                 last_name=last_name,
                 date_of_birth=date_of_birth,
+                timezone=timezone,
             )
         )
     numbers = ", ".join(phone.e164 for phone in patient.phones) or "no phone numbers"
