@@ -3,6 +3,7 @@ of the in-memory fakes that host services use in their own tests."""
 
 from ecm_comms.adapters.memory import FakeGateway, FixedClock, InMemoryUnitOfWork
 from ecm_comms.adapters.sql import liveness, types
+from ecm_comms.adapters.task_queue import HueyQueue
 from ecm_comms.domain.activities import ActivityStatus
 from ecm_comms.entrypoints.cli.server import GunicornServer
 
@@ -10,6 +11,9 @@ from ecm_comms.entrypoints.cli.server import GunicornServer
 FixedClock.advance
 FakeGateway.fail_next
 InMemoryUnitOfWork.committed
+
+# A worker inside a host service's own process (and the queue's tests).
+HueyQueue.running
 
 # SQLAlchemy's TypeDecorator hooks and pool event listeners.
 types.UtcDateTime.impl

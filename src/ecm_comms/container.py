@@ -26,7 +26,8 @@ from ecm_comms.adapters.sql.reports import SqlReportViews
 from ecm_comms.adapters.sql.unit_of_work import SqlUnitOfWork
 from ecm_comms.adapters.sql.views import SqlCommunicationViews, SqlConsentViews
 from ecm_comms.adapters.system_clock import SystemClock
-from ecm_comms.adapters.twilio_gateway import TwilioGateway, twilio_client
+from ecm_comms.adapters.task_queue import HueyQueue
+from ecm_comms.adapters.twilio_gateway import MAX_ATTEMPTS, TwilioGateway, twilio_client
 from ecm_comms.domain.use_cases.accounts import (
     AuthenticateHandler,
     IssueTokenHandler,
@@ -88,7 +89,7 @@ def _engine(settings: Settings) -> Engine:
     return make_engine(settings.database_url, **settings.database_pool.engine_options())
 
 
-def _gateway(settings: Settings) -> MessagingGateway:
+def _gateway(settings: Settings, attempts: int = MAX_ATTEMPTS) -> MessagingGateway:
     twilio = settings.twilio
     if settings.gateway is GatewayKind.SIMULATED:
         return SimulatedGateway(twilio.from_number or DEFAULT_SENDER)
@@ -103,7 +104,9 @@ def _gateway(settings: Settings) -> MessagingGateway:
             "and calls, and records stay at the status Twilio first answered"
         )
     return TwilioGateway(
-        twilio_client(twilio.account_sid, twilio.auth_token, twilio.api_base_url),
+        twilio_client(
+            twilio.account_sid, twilio.auth_token, twilio.api_base_url, attempts=attempts
+        ),
         twilio.from_number,
         public_base_url=settings.public_base_url,
         unavailable_message=settings.call_unavailable_message,
@@ -147,7 +150,10 @@ class Container(containers.DeclarativeContainer):
         default=sql_clinics
     )
 
-    gateway = providers.Singleton(_gateway, settings)
+    # Tries of a send that promises nothing was done (429, 503, no connection) by the Twilio
+    # client: a request retries at once; a worker tries once, its queue retries with backoff.
+    gateway_attempts = providers.Object(MAX_ATTEMPTS)
+    gateway = providers.Singleton(_gateway, settings, gateway_attempts)
 
     send_sms = providers.Factory(
         SendSmsHandler,
@@ -257,8 +263,10 @@ class Container(containers.DeclarativeContainer):
     get_prtf_report = providers.Factory(GetPrtfReportHandler, reports=prtf_reports)
     download_prtf_report = providers.Factory(DownloadPrtfReportHandler, reports=prtf_reports)
 
-    # Automated SMS: the service records and queues them, the workers send them.
-    send_queue: providers.Dependency[SendQueue] = providers.Dependency()
+    # Automated SMS: the service records and queues them, the workers send them. The queue
+    # lives in the records' database: every service and worker on one database shares it.
+    task_queue = providers.Singleton(HueyQueue.at, settings.provided.database_url)
+    send_queue: providers.Dependency[SendQueue] = providers.Dependency(default=task_queue)
     schedule_sms = providers.Factory(
         ScheduleSmsHandler,
         uow=uow,
@@ -297,6 +305,13 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     dispatch_due = providers.Factory(DispatchDueHandler, uow=uow, queue=send_queue, clock=clock)
+
+
+def for_worker(container: Container) -> Container:
+    """``container`` as a worker uses it: its gateway tries each send once, because the queue
+    retries transient failures itself, with backoff (at most 5 attempts in 30 minutes)."""
+    container.gateway_attempts.override(1)
+    return container
 
 
 def create_container(environ: Mapping[str, str] | None = None, **overrides: Any) -> Container:

@@ -288,8 +288,8 @@ queue_task = Table(
     Column("queue", String(255), nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("priority", Float, nullable=False),
-    # Workers take the oldest task of the queue first (every task has the same priority).
-    Index("ix_queue_task_queue_id", "queue", "id"),
+    # Workers take the task of highest priority (the sweep), then the oldest.
+    Index("ix_queue_task_queue_priority_id", "queue", "priority", "id"),
 )
 
 queue_schedule = Table(

@@ -165,17 +165,20 @@ class DispatchDueHandler:
     """The sweep: queue the due scheduled SMS that no worker has taken within the lease (their
     worker died, or the process that recorded them died before queuing them)."""
 
-    def __init__(self, uow: UnitOfWork, queue: SendQueue, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWork, queue: SendQueue, clock: Clock, lease: timedelta = LEASE
+    ) -> None:
         self._uow = uow
         self._queue = queue
         self._clock = clock
+        self._lease = lease
 
     def __call__(self) -> int:
         now = self._clock.now()
         swept = 0
         while True:
             with self._uow as uow:
-                ids = uow.automated.take_due(now, now - LEASE, _SWEEP_CHUNK)
+                ids = uow.automated.take_due(now, now - self._lease, _SWEEP_CHUNK)
                 uow.commit()
             enqueue_in_batches(self._queue, ids)
             swept += len(ids)

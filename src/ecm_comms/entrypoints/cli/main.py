@@ -1,4 +1,5 @@
-"""``ecm-comms``: migrate the database, register users and patients, serve the API."""
+"""``ecm-comms``: migrate the database, register users and patients, serve the API, run the
+workers that send scheduled SMS."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ecm_comms.entrypoints.cli.demo import demo
 from ecm_comms.entrypoints.cli.reports import reports
 from ecm_comms.entrypoints.cli.server import serve as run_server
 from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
+from ecm_comms.entrypoints.cli.worker import worker
 from ecm_comms.entrypoints.http.idempotency import IdempotentRequests
 
 
@@ -200,3 +202,4 @@ cli.add_command(clinics)
 cli.add_command(reports)
 cli.add_command(demo)
 cli.add_command(audit)
+cli.add_command(worker)

@@ -84,7 +84,7 @@ def _create_queue_tables() -> None:
         sa.Column("priority", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_task")),
     )
-    op.create_index("ix_queue_task_queue_id", "queue_task", ["queue", "id"])
+    op.create_index("ix_queue_task_queue_priority_id", "queue_task", ["queue", "priority", "id"])
     op.create_table(
         "queue_schedule",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),

@@ -1,0 +1,93 @@
+"""``ecm-comms worker``: send the scheduled and campaign SMS the service has queued."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import timedelta
+
+import click
+from dependency_injector import providers
+
+from ecm_comms.container import Container, for_worker
+from ecm_comms.domain.commands import SendAutomatedSms
+from ecm_comms.domain.errors import StorageUnavailable
+from ecm_comms.domain.use_cases.automated_sending import LEASE
+from ecm_comms.entrypoints.cli.support import container_of, refusals_as_exit
+from ecm_comms.settings import DatabasePool
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THREADS = 4
+# Each thread holds at most two pooled connections at once (its transaction, a lookup).
+CONNECTIONS_PER_THREAD = 2
+
+
+@click.command()
+@click.option(
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Sends at once in this process. A send mostly waits (on Twilio, on the database), "
+    "so threads keep it busy; for more, run more workers.",
+)
+# For tests that cannot wait the production minutes: how often this worker sweeps, and how long
+# a queued SMS may go untaken before the sweep queues it again.
+@click.option("--sweep-seconds", default=60, type=click.IntRange(1, 60), hidden=True)
+@click.option(
+    "--lease-seconds",
+    default=int(LEASE.total_seconds()),
+    type=click.IntRange(1, 3600),
+    hidden=True,
+)
+@click.pass_context
+def worker(ctx: click.Context, threads: int, sweep_seconds: int, lease_seconds: int) -> None:
+    """Send the scheduled and campaign SMS from the queue, until SIGTERM or Ctrl-C.
+
+    The queue is in ECM_DATABASE_URL's database: run as many workers, on as many hosts, as the
+    load needs, all pointed at the service's database. SIGTERM lets the sends in hand finish.
+    """
+    container = for_worker(container_of(ctx))
+    with refusals_as_exit():
+        settings = container.settings()
+        _size_the_pool(container, threads)
+        queue = container.task_queue()
+    try:
+        waiting = queue.backlog()
+    except StorageUnavailable as error:
+        raise click.ClickException(
+            "the queue in ECM_DATABASE_URL's database cannot be read: is the database up, and "
+            "migrated (ecm-comms db upgrade)?"
+        ) from error
+    log.info(
+        "ecm-comms worker: %d thread(s), %s gateway (%s), %s database, %d batch(es) waiting",
+        threads,
+        settings.gateway.value,
+        settings.gateway_reason,
+        settings.database_url.split(":", 1)[0],
+        waiting,
+    )
+    lease = timedelta(seconds=lease_seconds)
+
+    def send_one(automated_sms_id: int) -> None:
+        container.send_automated_sms()(SendAutomatedSms(automated_sms_id))
+
+    def sweep() -> int:
+        swept: int = container.dispatch_due(lease=lease)()
+        return swept
+
+    queue.worker(send_one, sweep, threads=threads, sweep_seconds=sweep_seconds).run()
+    container.engine().dispose()
+    log.info("ecm-comms worker stopped")
+
+
+def _size_the_pool(container: Container, threads: int) -> None:
+    """Unless ECM_DATABASE_POOL_SIZE says otherwise, a pool that every thread can draw on."""
+    settings = container.settings()
+    if settings.database_pool.size is not None:
+        return
+    pool = DatabasePool(
+        size=CONNECTIONS_PER_THREAD * threads, max_overflow=settings.database_pool.max_overflow
+    )
+    container.settings.override(providers.Object(dataclasses.replace(settings, database_pool=pool)))
