@@ -191,7 +191,6 @@ def test_a_scheduled_sms_goes_out_at_its_time_through_the_worker_process(
     assert after["activity"]["performed_by_id"] == USER_ID
 
 
-@pytest.mark.skip(reason="completed when the HTTP layer accepts sms.send_at")
 def test_an_sms_scheduled_over_http_goes_out_through_the_worker_process(
     database: str, tmp_path: Path
 ) -> None:
