@@ -44,7 +44,8 @@ pytest: $(INSTALLED)
 
 ## Throughput against a baseline Flask + SQLAlchemy app on PostgreSQL, with wrk (README: Benchmark).
 ## Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 5 --rounds 5"; then the
-## compliance reports against PostgreSQL's COPY (REPORTS_BENCH_ARGS="--communications 100000").
+## compliance reports against PostgreSQL's COPY (REPORTS_BENCH_ARGS="--communications 100000"); then
+## a campaign sent by workers against direct sends (CAMPAIGN_BENCH_ARGS="--patients 2000").
 bench: $(INSTALLED)
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -56,6 +57,7 @@ bench: $(INSTALLED)
 	  fi; }
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.reports $(REPORTS_BENCH_ARGS)
+	$(BIN)/python -m benchmarks.campaign $(CAMPAIGN_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis ecm_comms.sqlite3*

@@ -49,6 +49,7 @@ TARGET = 0.8  # the worker path's rate over the direct path's
 ACCOUNT_SID = "AC" + "0" * 32
 CLINIC_NUMBER = "+18059876543"
 FIRST_PATIENT = 1_000_001
+STALL_SECONDS = 5.0
 ERROR_MARKS = ("ERROR", "CRITICAL", "Traceback")
 
 
@@ -144,6 +145,19 @@ class Bench:
             )
         return ids
 
+    def direct_sends(self) -> tuple[int, float]:
+        """The SMS sent so far, and the seconds from the first recorded to the last answered:
+        the server's own account of the run, whatever wrk's tail."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT count(*) AS sent, min(created_at) AS first, max(updated_at) AS last"
+                    " FROM text_messages WHERE twilio_sid IS NOT NULL"
+                )
+            ).one()
+        seconds = (row.last - row.first).total_seconds() if row.sent else 0.0
+        return int(row.sent), seconds
+
     def postgres_backends(self) -> list[int]:
         with self.engine.connect() as connection:
             return list(
@@ -173,25 +187,33 @@ class Bench:
         workers = proc.children(server.pid)
         backends = self.postgres_backends()
         before = proc.cpu_seconds(workers), proc.cpu_seconds(backends)
-        seconds = int(self.options.timeout)
-        done = subprocess.run(  # noqa: S603 (wrk, fixed arguments)
+        wrk = subprocess.Popen(  # noqa: S603 (wrk, fixed arguments)
             [shutil.which("wrk") or "wrk", "-t", "1", "-c", str(self.options.connections),
-             "-d", f"{seconds}s", "--timeout", "30s", "-s", str(LUA), f"{url}/", "--",
-             str(requests), "1"],
-            capture_output=True, text=True, timeout=seconds + 60, check=False,
+             "-d", f"{int(self.options.timeout)}s", "--timeout", "30s", "-s", str(LUA),
+             f"{url}/", "--", str(requests), "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        # wrk may be left holding a request a closing connection swallowed: the run is over
+        # when every SMS is on record, or when none has been added for a few seconds.
+        recorded, last_change = 0, time.monotonic()
+        while wrk.poll() is None and recorded < len(ids):
+            time.sleep(0.5)
+            now_recorded = self.direct_sends()[0]
+            if now_recorded != recorded:
+                recorded, last_change = now_recorded, time.monotonic()
+            elif time.monotonic() - last_change > STALL_SECONDS:
+                break
+        _stop(wrk)
         backends = sorted(set(backends) | set(self.postgres_backends()))
-        marked = [line for line in done.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
-        if not marked:
-            raise BenchError(f"wrk printed no result: {done.stdout[-1000:]}{done.stderr[-1000:]}")
-        result = json.loads(marked[0].removeprefix("BENCH-RESULT "))
-        if result["non_2xx"] or result["socket_errors"] or result["answered"] != len(ids):
-            self.failures.append(f"direct path: {result}")
-        per = 1000 / len(ids)
+        recorded, seconds = self.direct_sends()
+        if recorded < len(ids) - self.options.connections:
+            self.failures.append(f"direct path: only {recorded} of {len(ids)} SMS on record")
+        print(f"  direct path: {recorded} of {len(ids)} SMS on record", flush=True)
+        per = 1000 / max(recorded, 1)
         return Measured(
             "direct (POST …/sms)",
-            len(ids),
-            result["seconds"],
+            recorded,
+            seconds,
             (proc.cpu_seconds(workers) - before[0]) * per,
             (proc.cpu_seconds(backends) - before[1]) * per,
         )
@@ -367,11 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         direct.ours_cpu_ms + direct.postgres_cpu_ms or 1
     )
     met = ratio >= TARGET
-    print(
-        f"worker path / direct path: rate {ratio:.2f} (target {TARGET}: "
-        f"{'met' if met else 'MISSED'}), CPU per message {cpu_ratio:.2f}",
-        flush=True,
-    )
+    print(f"target: the worker path at least {TARGET} of the direct path's rate: "
+          f"{'met' if met else 'MISSED'}", flush=True)  # fmt: skip
+    # The last line, for scripts: the ratios alone.
+    print(f"campaign_vs_direct={ratio:.2f} campaign_cpu_vs_direct={cpu_ratio:.2f}", flush=True)
     for problem in problems:
         print(f"FAILURE: {problem}", file=sys.stderr)
     if problems:

@@ -1,6 +1,8 @@
 -- wrk's script for benchmarks/campaign.py: every request of the file is sent exactly once (each
 -- thread takes every Nth line), then the thread stops. A connection with nothing left to send
--- asks for a GET the POST-only route refuses with 405, which is not counted.
+-- asks for a GET the POST-only route refuses with 405, which is not counted. gunicorn's sync
+-- workers close each connection after answering, and a request caught by a closing connection is
+-- never answered: once everything is sent, a thread also stops after enough fillers went by.
 local threads = {}
 
 function setup(thread)
@@ -10,7 +12,7 @@ end
 
 function init(args)
   local thread_count = tonumber(args[2])
-  requests, total, sent, answered, codes = {}, 0, 0, 0, {}
+  requests, total, sent, answered, fillers, codes = {}, 0, 0, 0, 0, {}
   local number = 0
   for line in io.lines(args[1]) do
     if number % thread_count == id - 1 then
@@ -34,7 +36,11 @@ function request()
 end
 
 function response(status)
-  if status == 405 then return end
+  if status == 405 then
+    fillers = fillers + 1
+    if fillers >= 200 then wrk.thread:stop() end
+    return
+  end
   answered = answered + 1
   if status < 200 or status > 299 then codes[status] = (codes[status] or 0) + 1 end
   if answered >= total then wrk.thread:stop() end

@@ -257,3 +257,11 @@ def test_another_clinics_campaign_cannot_be_canceled(world: World) -> None:
     with pytest.raises(CampaignNotFound):
         world.cancel_campaign(CancelCampaign(campaign_id, stranger))
     assert world.get_campaign(GetCampaign(campaign_id, DANA)).counts == CampaignCounts(scheduled=2)
+
+
+def test_a_variable_value_that_cannot_be_sent_is_refused(world: World) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        world.create_campaign(campaign(variables={ANA.id: {"appointment": "Dec\x004"}}))
+
+    assert refused.value.messages == ["Variable values contain characters that cannot be sent"]
+    assert refused.value.fields == ["variables"]

@@ -48,6 +48,7 @@ from ecm_comms.ports.views import CampaignViews
 NAME_REQUIRED = "Name is required"
 NAME_TOO_LONG = f"Name is too long (maximum is {MAX_NAME_LENGTH} characters)"
 NAME_UNSTORABLE = "Name contains characters that cannot be stored"
+VARIABLE_UNSENDABLE = "Variable values contain characters that cannot be sent"
 RECIPIENT_COUNT = f"patient_ids must list 1 to {MAX_RECIPIENTS} patients"
 
 
@@ -168,7 +169,7 @@ class _RecipientWriter:
         except MissingValue as missing:
             automated.skip(missing_value(missing.name))
             return
-        except ValidationError:
+        except ValidationError:  # the values are storable text: only the length can be wrong
             automated.skip(SkipReason.BODY_TOO_LONG)
             return
         message = TextMessage.outbound(
@@ -240,6 +241,9 @@ def _checked(command: CreateCampaign, now: datetime) -> _Request:
     except ValidationError as problem:
         problems["variables"] = problem.message
         names = set()
+    values = (value for per_patient in variables.values() for value in per_patient.values())
+    if "variables" not in problems and not all(storable_text(value) for value in values):
+        problems["variables"] = VARIABLE_UNSENDABLE
     strangers = [str(i) for i in variables if i not in set(patient_ids)]
     if strangers and "variables" not in problems:
         problems["variables"] = "Variables given for patients not in the campaign: " + ", ".join(
