@@ -137,7 +137,7 @@ class SendAutomatedSmsHandler:
         if error.outcome_unknown:
             # The provider may have sent it: it stays queued for its status callback, and is
             # never tried again.
-            log.warning("automated SMS %s: outcome unknown (%s)", message.id, error.reason)
+            log.warning("automated SMS %s: outcome unknown; waiting for its callback", message.id)
             return
         now = self._clock.now()
         retry_at = None
@@ -151,11 +151,12 @@ class SendAutomatedSmsHandler:
             uow.automated.update(automated)
             uow.commit()
         if retry_at is not None:
+            # The code, not Twilio's words: those may name the number.
             log.info(
-                "automated SMS %s: attempt %s failed (%s); retrying",
+                "automated SMS %s: attempt %s failed (code %s); retrying",
                 message.id,
                 automated.attempts,
-                error.reason,
+                error.code,
             )
             assert automated.id is not None
             self._queue.enqueue([automated.id], eta=retry_at)
