@@ -68,7 +68,9 @@ def test_a_queued_batch_is_sent_by_a_running_worker(queue: HueyQueue) -> None:
         wait_until(lambda: len(handled.ids) == 3)
 
     assert sorted(handled.ids) == [11, 12, 13]
-    assert queue.backlog() == 0
+    # The periodic sweep may have been queued at a minute's turn just before the stop: only the
+    # sends must be gone.
+    assert [t for t in queue.huey.pending() if t.name == "send_automated_sms"] == []
 
 
 def test_the_queue_is_kept_in_the_migrated_queue_tables(
