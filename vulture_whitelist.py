@@ -102,3 +102,14 @@ _.backlog
 _.CampaignViews
 # The in-memory send queue's hand for tests (here and in host services): run what was queued.
 _.take
+# Read by prometheus-client (a collector's collect), the standard library's HTTP server
+# (log_request), Flask (request hooks, g's attributes read with g.get/g.pop) and log formatters
+# (the fields a filter adds to a record).
+_.collect
+_.log_request
+_._begin
+_._end
+_._forget
+_.ecm_request_id
+_.ecm_request_id_token
+_.duration_ms

@@ -7,12 +7,13 @@ Build it with ``create_container()`` (settings from the environment) or
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dependency_injector import containers, providers
 from sqlalchemy import Engine
 
+from ecm_comms.adapters.metered_gateway import MeteredGateway
 from ecm_comms.adapters.simulated_gateway import DEFAULT_SENDER, SimulatedGateway
 from ecm_comms.adapters.sql.audit import SqlAuditViews
 from ecm_comms.adapters.sql.campaigns import SqlCampaignViews
@@ -22,6 +23,7 @@ from ecm_comms.adapters.sql.ecm_records import SqlActivityViews
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.idempotency import SqlIdempotencyKeys
 from ecm_comms.adapters.sql.prtf_reports import SqlPrtfReports
+from ecm_comms.adapters.sql.readiness import SqlReadiness
 from ecm_comms.adapters.sql.reports import SqlReportViews
 from ecm_comms.adapters.sql.unit_of_work import SqlUnitOfWork
 from ecm_comms.adapters.sql.views import SqlCommunicationViews, SqlConsentViews
@@ -79,6 +81,8 @@ from ecm_comms.ports.directories import (
     UserRegistry,
 )
 from ecm_comms.ports.gateway import MessagingGateway
+from ecm_comms.ports.metrics import UNCOUNTED, OutreachMetrics, ServiceMetrics
+from ecm_comms.ports.readiness import ReadinessProbe
 from ecm_comms.ports.send_queue import SendQueue
 from ecm_comms.settings import GatewayKind, Settings, SettingsError, settings_from_environ
 
@@ -89,7 +93,23 @@ def _engine(settings: Settings) -> Engine:
     return make_engine(settings.database_url, **settings.database_pool.engine_options())
 
 
-def _gateway(settings: Settings, attempts: int = MAX_ATTEMPTS) -> MessagingGateway:
+def _metrics(settings: Settings, queue: Callable[[], SendQueue]) -> ServiceMetrics:
+    if not settings.metrics_enabled:
+        return UNCOUNTED
+    # prometheus-client chooses between per-process counters and the server's shared files when
+    # it is first imported, so it is imported here, in a process that knows which it needs.
+    from ecm_comms.adapters.prometheus_metrics import PrometheusMetrics
+
+    return PrometheusMetrics(backlog=lambda: queue().backlog())
+
+
+def _gateway(
+    settings: Settings, metrics: OutreachMetrics, attempts: int = MAX_ATTEMPTS
+) -> MessagingGateway:
+    return MeteredGateway(_provider(settings, attempts), metrics)
+
+
+def _provider(settings: Settings, attempts: int) -> MessagingGateway:
     twilio = settings.twilio
     if settings.gateway is GatewayKind.SIMULATED:
         return SimulatedGateway(twilio.from_number or DEFAULT_SENDER)
@@ -150,10 +170,20 @@ class Container(containers.DeclarativeContainer):
         default=sql_clinics
     )
 
+    # Automated SMS: the service records and queues them, the workers send them. The queue
+    # lives in the records' database: every service and worker on one database shares it.
+    task_queue = providers.Singleton(HueyQueue.at, settings.provided.database_url)
+    send_queue: providers.Dependency[SendQueue] = providers.Dependency(default=task_queue)
+
+    metrics = providers.Singleton(_metrics, settings, send_queue.provider)
+    readiness: providers.Dependency[ReadinessProbe] = providers.Dependency(
+        default=providers.Singleton(SqlReadiness, engine)
+    )
+
     # Tries of a send that promises nothing was done (429, 503, no connection) by the Twilio
     # client: a request retries at once; a worker tries once, its queue retries with backoff.
     gateway_attempts = providers.Object(MAX_ATTEMPTS)
-    gateway = providers.Singleton(_gateway, settings, gateway_attempts)
+    gateway = providers.Singleton(_gateway, settings, metrics, gateway_attempts)
 
     send_sms = providers.Factory(
         SendSmsHandler,
@@ -181,6 +211,7 @@ class Container(containers.DeclarativeContainer):
         clinics=clinic_directory,
         clock=clock,
         default_region=region,
+        metrics=metrics,
     )
     record_inbound_call = providers.Factory(
         RecordInboundCallHandler,
@@ -191,9 +222,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         default_region=region,
         clinic_number=clinic_number,
+        metrics=metrics,
     )
     apply_status = providers.Factory(
-        ApplyStatusHandler, uow=uow, clinics=clinic_directory, clock=clock
+        ApplyStatusHandler, uow=uow, clinics=clinic_directory, clock=clock, metrics=metrics
     )
     get_communication = providers.Factory(GetCommunicationHandler, views=views)
     list_communications = providers.Factory(
@@ -238,6 +270,7 @@ class Container(containers.DeclarativeContainer):
         clinics=clinic_directory,
         clock=clock,
         default_region=region,
+        metrics=metrics,
     )
     outreach_detail = providers.Factory(
         OutreachDetailHandler,
@@ -263,10 +296,6 @@ class Container(containers.DeclarativeContainer):
     get_prtf_report = providers.Factory(GetPrtfReportHandler, reports=prtf_reports)
     download_prtf_report = providers.Factory(DownloadPrtfReportHandler, reports=prtf_reports)
 
-    # Automated SMS: the service records and queues them, the workers send them. The queue
-    # lives in the records' database: every service and worker on one database shares it.
-    task_queue = providers.Singleton(HueyQueue.at, settings.provided.database_url)
-    send_queue: providers.Dependency[SendQueue] = providers.Dependency(default=task_queue)
     schedule_sms = providers.Factory(
         ScheduleSmsHandler,
         uow=uow,
@@ -276,6 +305,7 @@ class Container(containers.DeclarativeContainer):
         queue=send_queue,
         clock=clock,
         default_region=region,
+        metrics=metrics,
     )
     cancel_sms = providers.Factory(CancelSmsHandler, uow=uow, clock=clock)
     create_campaign = providers.Factory(
@@ -287,6 +317,7 @@ class Container(containers.DeclarativeContainer):
         gateway=gateway,
         queue=send_queue,
         clock=clock,
+        metrics=metrics,
     )
     get_campaign = providers.Factory(GetCampaignHandler, views=campaign_views)
     list_campaign_recipients = providers.Factory(
@@ -303,6 +334,7 @@ class Container(containers.DeclarativeContainer):
         gateway=gateway,
         queue=send_queue,
         clock=clock,
+        metrics=metrics,
     )
     dispatch_due = providers.Factory(DispatchDueHandler, uow=uow, queue=send_queue, clock=clock)
 

@@ -36,6 +36,11 @@ class GatewayKind(StrEnum):
     SIMULATED = "simulated"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"  # a line a person reads
+    JSON = "json"  # one JSON object a line, for a log pipeline
+
+
 @dataclass(frozen=True, slots=True)
 class DatabasePool:
     """Per server worker: each worker process has its own pool (None: SQLAlchemy's default)."""
@@ -80,6 +85,10 @@ class Settings:
     twilio: TwilioSettings = TwilioSettings()
     # A completed call at least this long is a PRTF "Telehealth Encounter".
     encounter_min_call_seconds: int = DEFAULT_ENCOUNTER_MIN_CALL_SECONDS
+    log_format: LogFormat = LogFormat.TEXT
+    metrics_enabled: bool = True
+    # When set, GET /metrics asks for it as a bearer token.
+    metrics_token: str | None = field(default=None, repr=False)
 
 
 def settings_from_environ(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -98,11 +107,15 @@ def settings_from_environ(environ: Mapping[str, str] | None = None, **overrides:
         "clinic_number": _phone(env, "ECM_CLINIC_PHONE_NUMBER", region),
         "call_unavailable_message": env.get("ECM_CALL_UNAVAILABLE_MESSAGE")
         or DEFAULT_CALL_UNAVAILABLE_MESSAGE,
-        "skip_webhook_signatures": env.get("ECM_INSECURE_SKIP_TWILIO_SIGNATURES", "").lower()
-        in ("1", "true", "yes"),
+        "skip_webhook_signatures": _switch(
+            env, "ECM_INSECURE_SKIP_TWILIO_SIGNATURES", default=False
+        ),
         "encounter_min_call_seconds": DEFAULT_ENCOUNTER_MIN_CALL_SECONDS
         if (encounter := _count(env, "ECM_ENCOUNTER_MIN_CALL_SECONDS")) is None
         else encounter,
+        "log_format": _log_format(env.get("ECM_LOG_FORMAT")),
+        "metrics_enabled": _switch(env, "ECM_METRICS", default=True),
+        "metrics_token": env.get("ECM_METRICS_TOKEN") or None,
         "twilio": TwilioSettings(
             account_sid=account_sid,
             auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
@@ -124,6 +137,25 @@ def _gateway(chosen: str | None, account_sid: str | None) -> dict[str, Any]:
     if account_sid:
         return {"gateway": GatewayKind.TWILIO, "gateway_reason": "TWILIO_ACCOUNT_SID is set"}
     return {"gateway": GatewayKind.SIMULATED, "gateway_reason": "TWILIO_ACCOUNT_SID is not set"}
+
+
+def _log_format(chosen: str | None) -> LogFormat:
+    try:
+        return LogFormat((chosen or LogFormat.TEXT.value).lower())
+    except ValueError:
+        raise SettingsError(f"ECM_LOG_FORMAT must be 'text' or 'json', not {chosen!r}") from None
+
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _switch(env: Mapping[str, str], variable: str, *, default: bool) -> bool:
+    raw = (env.get(variable) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _ON + _OFF:
+        raise SettingsError(f"{variable} must be on or off, not {env[variable]!r}")
+    return raw in _ON
 
 
 def _phone(env: Mapping[str, str], variable: str, region: str) -> PhoneNumber | None:

@@ -47,9 +47,17 @@ class SkipReason(StrEnum):
     BODY_TOO_LONG = "body_too_long"
 
 
+MISSING_VALUE = "missing_value"
+
+
 def missing_value(name: str) -> str:
     """The skip reason of a recipient without a value for the placeholder ``name``."""
-    return f"missing_value:{name}"
+    return f"{MISSING_VALUE}:{name}"
+
+
+def reason_kind(reason: str) -> str:
+    """A skip reason without the placeholder it may name: one of a few, whatever the template."""
+    return reason.partition(":")[0]
 
 
 def parse_send_at(raw: str, now: datetime) -> datetime:

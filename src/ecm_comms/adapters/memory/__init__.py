@@ -8,6 +8,7 @@ from ecm_comms.adapters.memory.directories import (
 )
 from ecm_comms.adapters.memory.gateway import FakeGateway
 from ecm_comms.adapters.memory.idempotency import InMemoryIdempotencyKeys
+from ecm_comms.adapters.memory.metrics import CountingMetrics
 from ecm_comms.adapters.memory.prtf_reports import InMemoryPrtfReports
 from ecm_comms.adapters.memory.send_queue import InMemorySendQueue
 from ecm_comms.adapters.memory.unit_of_work import InMemoryStore, InMemoryUnitOfWork
@@ -21,6 +22,7 @@ from ecm_comms.adapters.memory.views import (
 )
 
 __all__ = [
+    "CountingMetrics",
     "FakeGateway",
     "FixedClock",
     "InMemoryActivityViews",

@@ -11,6 +11,7 @@ from ecm_comms.domain.opt_outs import OPTED_OUT_ERROR_CODE
 from ecm_comms.domain.use_cases.outreach import record_outreach
 from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
+from ecm_comms.ports.metrics import UNCOUNTED, OutreachMetrics
 from ecm_comms.ports.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,17 @@ class ApplyStatusHandler:
     sid, activity and event.
     """
 
-    def __init__(self, uow: UnitOfWork, clinics: ClinicDirectory, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clinics: ClinicDirectory,
+        clock: Clock,
+        metrics: OutreachMetrics = UNCOUNTED,
+    ) -> None:
         self._uow = uow
         self._clinics = clinics
         self._clock = clock
+        self._metrics = metrics
 
     def __call__(self, command: ApplyStatus) -> None:
         report = StatusReport(
@@ -54,18 +62,25 @@ class ApplyStatusHandler:
             completing = record.twilio_sid is None
             if completing:
                 record.twilio_sid = report.twilio_sid
-            if record.apply_report(report) or completing:
+            moved = record.apply_report(report)
+            if moved or completing:
                 records.update(record)
             if completing:
                 record_outreach(uow, record)
+            opt_out = None
             if (
                 first_report
                 and isinstance(record, TextMessage)
                 and report.error_code == OPTED_OUT_ERROR_CODE
             ):
                 scope = self._sent_through(record)
-                uow.consent.append(ConsentEntry.carrier_opt_out(record, scope, report.received_at))
+                opt_out = ConsentEntry.carrier_opt_out(record, scope, report.received_at)
+                uow.consent.append(opt_out)
             uow.commit()
+        if first_report and not moved:
+            self._metrics.stale_status_ignored(report.channel)
+        if opt_out is not None:
+            self._metrics.opt_out_recorded(opt_out.source)
 
     def _sent_through(self, message: TextMessage) -> int | None:
         """Whose opt-outs Twilio's 21610 binds: the clinic's, when the SMS went from one of its

@@ -18,6 +18,7 @@ from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
 from ecm_comms.ports.gateway import MessagingGateway, OutboundSms
+from ecm_comms.ports.metrics import UNCOUNTED, OutreachMetrics
 from ecm_comms.ports.send_queue import SendQueue
 from ecm_comms.ports.unit_of_work import UnitOfWork
 
@@ -55,6 +56,7 @@ class SendAutomatedSmsHandler:
         gateway: MessagingGateway,
         queue: SendQueue,
         clock: Clock,
+        metrics: OutreachMetrics = UNCOUNTED,
     ) -> None:
         self._uow = uow
         self._patients = patients
@@ -62,6 +64,7 @@ class SendAutomatedSmsHandler:
         self._gateway = gateway
         self._queue = queue
         self._clock = clock
+        self._metrics = metrics
 
     def __call__(self, command: SendAutomatedSms) -> None:
         now = self._clock.now()
@@ -96,6 +99,7 @@ class SendAutomatedSmsHandler:
             uow.commit()
         if reason is not None:
             log.info("automated SMS %s skipped: %s", message.id, reason)
+            self._metrics.automated_sms_skipped(reason)
             return
         self._send(automated, message, sender)
 
@@ -130,6 +134,7 @@ class SendAutomatedSmsHandler:
             self._after_failure(automated, message, sender, error)
             return
         record_acceptance(self._uow, message, receipt, self._clock.now())
+        self._metrics.automated_sms_sent()
 
     def _after_failure(
         self, automated: AutomatedSms, message: TextMessage, sender: Sender, error: GatewayError
@@ -150,7 +155,10 @@ class SendAutomatedSmsHandler:
                 note_refusal(uow, message, sender, error, now)
             uow.automated.update(automated)
             uow.commit()
-        if retry_at is not None:
+        if retry_at is None:
+            self._metrics.automated_sms_failed()
+        else:
+            self._metrics.automated_sms_retried()
             # The code, not Twilio's words: those may name the number.
             log.info(
                 "automated SMS %s: attempt %s failed (code %s); retrying",

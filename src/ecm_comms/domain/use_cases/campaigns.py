@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory, UserDirectory
 from ecm_comms.ports.gateway import MessagingGateway
+from ecm_comms.ports.metrics import UNCOUNTED, AutomatedOrigin, OutreachMetrics
 from ecm_comms.ports.send_queue import SendQueue
 from ecm_comms.ports.unit_of_work import UnitOfWork
 from ecm_comms.ports.views import CampaignViews
@@ -80,6 +82,7 @@ class CreateCampaignHandler:
         gateway: MessagingGateway,
         queue: SendQueue,
         clock: Clock,
+        metrics: OutreachMetrics = UNCOUNTED,
     ) -> None:
         self._uow = uow
         self._patients = patients
@@ -88,6 +91,7 @@ class CreateCampaignHandler:
         self._gateway = gateway
         self._queue = queue
         self._clock = clock
+        self._metrics = metrics
 
     def __call__(self, command: CreateCampaign) -> CampaignSummary:
         now = self._clock.now()
@@ -123,8 +127,16 @@ class CreateCampaignHandler:
         scheduled = [a.id for a in writer.automated if a.is_scheduled and a.id is not None]
         # After the commit: a process that dies here loses nothing, the sweep queues them.
         enqueue_in_batches(self._queue, scheduled, eta=request.send_at)
+        self._tell_metrics(writer.automated)
         counts = CampaignCounts.of(_count(writer.automated))
         return CampaignSummary(campaign, counts)
+
+    def _tell_metrics(self, automated: Sequence[AutomatedSms]) -> None:
+        reasons = Counter(one.skip_reason for one in automated if one.skip_reason is not None)
+        for reason, skipped in reasons.items():
+            self._metrics.automated_sms_skipped(reason, skipped)
+        scheduled = sum(1 for one in automated if one.is_scheduled)
+        self._metrics.automated_sms_scheduled(AutomatedOrigin.CAMPAIGN, scheduled)
 
     def _coordinators(self, patients: Sequence[Patient]) -> dict[int, User]:
         ids = {p.coordinator_id for p in patients if p.coordinator_id is not None}

@@ -20,6 +20,7 @@ from ecm_comms.domain.phone_numbers import PhoneNumber
 from ecm_comms.domain.sms_bodies import storable_text
 from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
+from ecm_comms.ports.metrics import UNCOUNTED, OutreachMetrics
 from ecm_comms.ports.unit_of_work import UnitOfWork
 from ecm_comms.ports.views import ConsentViews
 
@@ -49,12 +50,14 @@ class RecordConsentHandler:
         clinics: ClinicDirectory,
         clock: Clock,
         default_region: str = "US",
+        metrics: OutreachMetrics = UNCOUNTED,
     ) -> None:
         self._uow = uow
         self._views = views
         self._clinics = clinics
         self._clock = clock
         self._region = default_region
+        self._metrics = metrics
 
     def __call__(self, command: RecordConsent) -> Consent:
         problems: dict[str, str] = {}
@@ -91,6 +94,7 @@ class RecordConsentHandler:
         with self._uow as uow:
             uow.consent.append(entry)
             uow.commit()
+        self._metrics.opt_out_recorded(entry.source)
         return self._views.consent(phone, scope).as_seen_by(user.clinic_id)
 
 

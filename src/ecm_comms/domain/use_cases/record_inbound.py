@@ -17,6 +17,7 @@ from ecm_comms.domain.statuses import CallStatus
 from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory, UserDirectory
+from ecm_comms.ports.metrics import UNCOUNTED, OutreachMetrics
 from ecm_comms.ports.unit_of_work import CommunicationRepository, Record, UnitOfWork
 
 
@@ -26,6 +27,12 @@ class InboundRecorded:
     activity: Activity | None  # None when no patient matched the sender: stored as unmatched
     duplicate: bool  # Twilio sent this webhook before; nothing new was recorded
     connect_to: PhoneNumber | None = None  # calls: who should take it
+
+    def counted_in(self, metrics: OutreachMetrics) -> InboundRecorded:
+        """Tell ``metrics`` of a first webhook from a number no patient of the clinic has."""
+        if self.record.patient_id is None and not self.duplicate:
+            metrics.inbound_unmatched(self.record.CHANNEL)
+        return self
 
 
 def match_patient(
@@ -83,12 +90,14 @@ class RecordInboundSmsHandler:
         clinics: ClinicDirectory,
         clock: Clock,
         default_region: str = "US",
+        metrics: OutreachMetrics = UNCOUNTED,
     ) -> None:
         self._uow = uow
         self._patients = patients
         self._clinics = clinics
         self._clock = clock
         self._region = default_region
+        self._metrics = metrics
 
     def __call__(self, command: RecordInboundSms) -> InboundRecorded:
         sender = PhoneNumber.as_reported(command.from_number, self._region)
@@ -108,12 +117,14 @@ class RecordInboundSmsHandler:
             stored, activity, duplicate = _record_once(uow, uow.messages, message, patient)
             request = opt_out_request(command.body, command.opt_out_type)
             action = _CONSENT.get(request) if request else None
+            entry = None
             if action is not None and not duplicate:
-                uow.consent.append(
-                    ConsentEntry.keyword(stored, clinic.id if clinic else None, action)
-                )
+                entry = ConsentEntry.keyword(stored, clinic.id if clinic else None, action)
+                uow.consent.append(entry)
             uow.commit()
-        return InboundRecorded(stored, activity, duplicate)
+        if entry is not None and entry.action is ConsentAction.OPT_OUT:
+            self._metrics.opt_out_recorded(entry.source)
+        return InboundRecorded(stored, activity, duplicate).counted_in(self._metrics)
 
 
 class RecordInboundCallHandler:
@@ -135,6 +146,7 @@ class RecordInboundCallHandler:
         clock: Clock,
         default_region: str = "US",
         clinic_number: PhoneNumber | None = None,
+        metrics: OutreachMetrics = UNCOUNTED,
     ) -> None:
         self._uow = uow
         self._patients = patients
@@ -143,6 +155,7 @@ class RecordInboundCallHandler:
         self._clock = clock
         self._region = default_region
         self._clinic_number = clinic_number
+        self._metrics = metrics
 
     def __call__(self, command: RecordInboundCall) -> InboundRecorded:
         caller = PhoneNumber.as_reported(command.from_number, self._region)
@@ -162,7 +175,7 @@ class RecordInboundCallHandler:
             stored, activity, duplicate = _record_once(uow, uow.calls, call, patient)
             uow.commit()
         connect_to = self._who_answers(activity, clinic, patient)
-        return InboundRecorded(stored, activity, duplicate, connect_to)
+        return InboundRecorded(stored, activity, duplicate, connect_to).counted_in(self._metrics)
 
     def _who_answers(
         self, activity: Activity | None, clinic: Clinic | None, patient: Patient | None

@@ -10,6 +10,7 @@ from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
 from ecm_comms.ports.gateway import MessagingGateway
+from ecm_comms.ports.metrics import UNCOUNTED, AutomatedOrigin, OutreachMetrics
 from ecm_comms.ports.send_queue import SendQueue
 from ecm_comms.ports.unit_of_work import UnitOfWork
 
@@ -30,6 +31,7 @@ class ScheduleSmsHandler:
         queue: SendQueue,
         clock: Clock,
         default_region: str = "US",
+        metrics: OutreachMetrics = UNCOUNTED,
     ) -> None:
         self._uow = uow
         self._patients = patients
@@ -38,6 +40,7 @@ class ScheduleSmsHandler:
         self._queue = queue
         self._clock = clock
         self._region = default_region
+        self._metrics = metrics
 
     def __call__(self, command: ScheduleSms) -> TextMessage:
         now = self._clock.now()
@@ -78,4 +81,5 @@ class ScheduleSmsHandler:
         assert automated.id is not None
         # After the commit: a process that dies here loses nothing, the sweep queues it.
         self._queue.enqueue([automated.id], eta=send_at)
+        self._metrics.automated_sms_scheduled(AutomatedOrigin.SCHEDULED_SMS, 1)
         return message

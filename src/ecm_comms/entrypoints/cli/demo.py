@@ -117,12 +117,8 @@ def demo(ctx: click.Context, host: str, port: int, workers: int) -> None:
     )
     worker = _start_worker()
     try:
-        serve(
-            app_factory(gateway=GatewayKind.SIMULATED, gateway_reason="the demo never sends"),
-            host=host,
-            port=port,
-            workers=workers,
-        )
+        settings = container.settings()
+        serve(app_factory(settings), settings, host=host, port=port, workers=workers)
     finally:
         _stop(worker)
 

@@ -3,8 +3,6 @@ workers that send scheduled SMS."""
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from ecm_comms.adapters.sql.schema import upgrade
@@ -20,9 +18,15 @@ from ecm_comms.entrypoints.cli.clinics import clinics
 from ecm_comms.entrypoints.cli.demo import demo
 from ecm_comms.entrypoints.cli.reports import reports
 from ecm_comms.entrypoints.cli.server import serve as run_server
-from ecm_comms.entrypoints.cli.support import app_factory, container_of, refusals_as_exit
+from ecm_comms.entrypoints.cli.support import (
+    app_factory,
+    container_of,
+    refusals_as_exit,
+    settings_of,
+)
 from ecm_comms.entrypoints.cli.worker import worker
 from ecm_comms.entrypoints.http.idempotency import IdempotentRequests
+from ecm_comms.entrypoints.logs import configure_logging
 
 
 @click.group()
@@ -32,14 +36,7 @@ def cli(ctx: click.Context) -> None:
 
     Settings come from the environment (ECM_DATABASE_URL, ECM_GATEWAY, TWILIO_*; see README).
     """
-    ctx.ensure_object(dict)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # twilio-python logs each request's URL, which names the account, at INFO; urllib3 names it
-    # too when it retries a connection to Twilio.
-    logging.getLogger("twilio").setLevel(logging.WARNING)
-    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    configure_logging(settings_of(ctx).log_format)
 
 
 @cli.group()
@@ -194,8 +191,8 @@ def patients_upsert(
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the API and webhooks on gunicorn."""
-    container_of(ctx)  # refuse bad settings here, not in every worker
-    run_server(app_factory(), host=host, port=port, workers=workers)
+    settings = container_of(ctx).settings()  # refuse bad settings here, not in every worker
+    run_server(app_factory(settings), settings, host=host, port=port, workers=workers)
 
 
 cli.add_command(clinics)

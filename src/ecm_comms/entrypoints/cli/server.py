@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from ecm_comms.entrypoints.logs import access_log_format, logging_config
+from ecm_comms.settings import Settings
+
 # Twilio gives up on a webhook after 15 s, and a front end should not wait longer than 30 s.
 REQUEST_TIMEOUT_SECONDS = 30
+# Where prometheus-client's multiprocess mode keeps each worker's counters, to add them up.
+METRICS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -29,17 +39,52 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         return self._app_factory()
 
 
-def serve(app_factory: Callable[[], Flask], *, host: str, port: int, workers: int) -> None:
-    GunicornServer(
-        app_factory,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "timeout": REQUEST_TIMEOUT_SECONDS,
-            "accesslog": "-",
-            # The path only: query strings may one day carry more than ids.
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-            # One control socket per user would clash between servers on one machine.
-            "control_socket_disable": True,
-        },
-    ).run()
+def serve(
+    app_factory: Callable[[], Flask], settings: Settings, *, host: str, port: int, workers: int
+) -> None:
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "timeout": REQUEST_TIMEOUT_SECONDS,
+        "accesslog": "-",
+        "access_log_format": access_log_format(settings.log_format),
+        # gunicorn's own lines (its error log, its access log) in the service's format.
+        "logconfig_dict": logging_config(settings.log_format),
+        # One control socket per user would clash between servers on one machine.
+        "control_socket_disable": True,
+    }
+    if not settings.metrics_enabled:
+        GunicornServer(app_factory, options).run()
+        return
+    with shared_metrics_directory():
+        GunicornServer(app_factory, options).run()
+
+
+@contextmanager
+def shared_metrics_directory() -> Iterator[Path]:
+    """The directory where every worker keeps its counters, so that a scrape of any of them
+    adds up all: the operator's PROMETHEUS_MULTIPROC_DIR (emptied of a previous run's files),
+    else one of this server's own, removed when it stops.
+
+    prometheus-client reads the variable when it is first imported, so it must be set before
+    the workers import it; nothing the server's own process runs imports it (a test holds it).
+    """
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError(
+            "prometheus_client was imported before the server named its metrics directory: the "
+            "workers' counters would not add up"
+        )
+    given = os.environ.get(METRICS_DIRECTORY_VARIABLE)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):  # a previous run's counts are not this run's
+            stale.unlink()
+        yield directory
+        return
+    with tempfile.TemporaryDirectory(prefix="ecm-comms-metrics-") as created:
+        os.environ[METRICS_DIRECTORY_VARIABLE] = created
+        try:
+            yield Path(created)
+        finally:
+            del os.environ[METRICS_DIRECTORY_VARIABLE]

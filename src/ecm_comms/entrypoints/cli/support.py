@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, cast
 
 import click
 from flask import Flask
 
-from ecm_comms.container import Container, create_container
+from ecm_comms.container import Container
 from ecm_comms.domain.errors import DomainError, InvalidInput
 from ecm_comms.entrypoints.http.app import create_app
-from ecm_comms.settings import SettingsError
+from ecm_comms.settings import Settings, SettingsError, settings_from_environ
 
 
 @contextmanager
@@ -43,16 +44,25 @@ def _naming_options(error: InvalidInput, options: Mapping[str, str]) -> list[str
     ]
 
 
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings, read from the environment once per invocation."""
+    ctx.ensure_object(dict)
+    if "settings" not in ctx.obj:
+        with refusals_as_exit():
+            ctx.obj["settings"] = settings_from_environ()
+    return cast(Settings, ctx.obj["settings"])
+
+
 def container_of(ctx: click.Context, **overrides: Any) -> Container:
-    """The command's container, configured from the environment once per invocation."""
+    """The command's container, on its settings (``overrides`` replace some of them)."""
     ctx.ensure_object(dict)
     built = ctx.obj.get("container")
     if built is None:
-        with refusals_as_exit():
-            built = ctx.obj["container"] = create_container(**overrides)
+        settings = replace(settings_of(ctx), **overrides)
+        built = ctx.obj["container"] = Container(settings=settings)
     return cast(Container, built)
 
 
-def app_factory(**overrides: Any) -> Callable[[], Flask]:
+def app_factory(settings: Settings) -> Callable[[], Flask]:
     """Builds the app (and its own container) where it is called: in each server worker."""
-    return lambda: create_app(create_container(**overrides))
+    return lambda: create_app(Container(settings=settings))

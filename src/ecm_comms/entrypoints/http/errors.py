@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from flask import Blueprint, Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -27,10 +27,13 @@ class RequestRefused(Exception):
     """Refused before any use case runs: a wrong shape (not JSON, a field of the wrong type),
     or a webhook whose signature does not hold."""
 
-    def __init__(self, status: int, messages: Sequence[str]) -> None:
+    def __init__(
+        self, status: int, messages: Sequence[str], *, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__("; ".join(messages))
         self.status = status
         self.messages = list(messages)
+        self.headers = dict(headers or {})  # e.g. WWW-Authenticate on a 401
 
 
 def error_response(status: int, messages: Sequence[str]) -> tuple[Response, int]:
@@ -58,7 +61,9 @@ def _domain_error(error: DomainError) -> tuple[Response, int]:
 
 
 def _malformed(error: RequestRefused) -> tuple[Response, int]:
-    return error_response(error.status, error.messages)
+    response, status = error_response(error.status, error.messages)
+    response.headers.update(error.headers)
+    return response, status
 
 
 # Werkzeug's descriptions are written for HTML pages; these are for API clients.

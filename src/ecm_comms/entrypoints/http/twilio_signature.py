@@ -31,11 +31,16 @@ def verify_twilio_signature() -> None:
         return
     auth_token = settings.twilio.auth_token
     if not auth_token:
-        raise RequestRefused(403, ["Twilio webhooks are refused: TWILIO_AUTH_TOKEN is not set"])
+        raise _refused("Twilio webhooks are refused: TWILIO_AUTH_TOKEN is not set")
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
-        raise RequestRefused(403, [f"{SIGNATURE_HEADER} header is required"])
+        raise _refused(f"{SIGNATURE_HEADER} header is required")
     url = public_url(settings.public_base_url)
     # The form as a multi-dict: a repeated field must be signed with every value.
     if not RequestValidator(auth_token).validate(url, request.form, signature):
-        raise RequestRefused(403, ["Invalid Twilio signature"])
+        raise _refused("Invalid Twilio signature")
+
+
+def _refused(message: str) -> RequestRefused:
+    container().metrics().webhook_signature_refused()
+    return RequestRefused(403, [message])
