@@ -40,7 +40,7 @@ from twilio.request_validator import RequestValidator
 
 from benchmarks import proc
 from benchmarks.databases import own_database
-from benchmarks.served import clean_environment, free_port, run_cli, served
+from benchmarks.served import ACCESS_LOG_MARK, clean_environment, free_port, run_cli, served
 from ecm_comms.webhook_routes import INBOUND_SMS, RECORD_ID_PARAMETER, SMS_STATUS, WEBHOOK_PREFIX
 
 LUA = Path(__file__).with_name("bench.lua")
@@ -128,7 +128,7 @@ class Server:
     def log_errors(self) -> list[str]:
         """Error lines of its output, the access log aside."""
         lines = [line for log in self.logs for line in log.read_text().splitlines()]
-        return [line for line in lines if not line.startswith('127.0.0.1 "') and any(
+        return [line for line in lines if ACCESS_LOG_MARK not in line and any(
             mark in line for mark in ERROR_MARKS
         )]  # fmt: skip
 
@@ -217,9 +217,13 @@ class Bench:
     deadline: float  # time.monotonic()
     ours: Server
     baseline: Server
+    unmetered: Server  # ours with ECM_METRICS=off: what the metrics cost, measured alongside
     requests: Requests
     rates: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PATHS, 500.0))
     rounds: dict[str, list[tuple[Run, Run]]] = field(default_factory=lambda: {p: [] for p in PATHS})
+    unmetered_rounds: dict[str, list[tuple[Run, Run]]] = field(
+        default_factory=lambda: {p: [] for p in PATHS}
+    )
     answered: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PATHS, 0))
     memory: list[tuple[int, dict[int, int]]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -292,7 +296,11 @@ class Bench:
                 ours = self.wrk(self.ours, path, requests, seconds)
                 line = f"  {path}: ours {ours.rate:.0f}/s"
                 if not self.memory:
+                    unmetered = self.wrk(
+                        self.unmetered, path, self.own_requests(path, requests, seconds), seconds
+                    )
                     line += (
+                        f", without metrics {unmetered.rate:.0f}/s"
                         f", baseline {self.wrk(self.baseline, path, requests, seconds).rate:.0f}/s"
                     )
                 print(line, flush=True)
@@ -301,23 +309,39 @@ class Bench:
         sizes = ", ".join(f"{kib / 1024:.1f}" for kib in self.memory[-1][1].values())
         print(f"  our workers' RSS after {self.memory[-1][0]} requests: {sizes} MiB", flush=True)
 
+    def own_requests(self, path: str, requests: Path, seconds: float) -> Path:
+        """``requests`` for the second of our servers on the database: a webhook it saw before
+        would find its work done, so webhooks are new ones."""
+        return requests if path == "sms" else self.file(path, seconds)
+
     def measure(self, path: str, number: int) -> None:
-        """One round: both servers on the same requests, who goes first alternating. When ours
-        outran the file (and got repeats), the round is run again with as many as it needs."""
-        order = [self.ours, self.baseline][:: -1 if number % 2 else 1]
+        """One round: every server on the same requests (ours without metrics on webhooks of its
+        own), who goes first rotating. When one of ours outran the file (and got repeats), the
+        round is run again with as many as it needs."""
+        servers = [self.ours, self.unmetered, self.baseline]
+        order = servers[number % 3 :] + servers[: number % 3]
         for last_try in (False, True):
             requests = self.file(path, self.options.duration)
-            runs = {server.name: self.timed(server, path, requests) for server in order}
-            ours, baseline = runs["ours"], runs["baseline"]
-            if not (path != "sms" and ours.repeated) or last_try:
+            own = self.own_requests(path, requests, self.options.duration)
+            runs = {
+                server.name: self.timed(server, path, own if server is self.unmetered else requests)
+                for server in order
+            }
+            ours, unmetered, baseline = runs["ours"], runs["unmetered"], runs["baseline"]
+            repeated = {"ours": ours.repeated, "unmetered": unmetered.repeated}
+            if not (path != "sms" and any(repeated.values())) or last_try:
                 break
             print(f"  ours needed more than {requests.name}'s requests: the round again")
-        if path != "sms" and ours.repeated:
-            self.failures.append(f"ours {path}: {ours.repeated} request(s) sent more than once")
+        for name, count in repeated.items():
+            if path != "sms" and count:
+                self.failures.append(f"{name} {path}: {count} request(s) sent more than once")
         self.rounds[path].append((ours, baseline))
+        self.unmetered_rounds[path].append((unmetered, baseline))
         print(
             f"{path} round {number + 1}/{self.options.rounds}: ours {describe(ours)};"
-            f" baseline {describe(baseline)}; ratio {ratio(ours, baseline):.2f}",
+            f" without metrics {describe(unmetered)}; baseline {describe(baseline)};"
+            f" ratio {ratio(ours, baseline):.2f}"
+            f" (without metrics {ratio(unmetered, baseline):.2f})",
             flush=True,
         )
 
@@ -354,7 +378,7 @@ class Bench:
         print("memory: more requests to ours", flush=True)
         self.drive_ours(self.options.memory_requests)
         self.check_records()
-        for server in (self.ours, self.baseline):
+        for server in (self.ours, self.unmetered, self.baseline):
             if server.process.poll() is not None:
                 self.failures.append(f"{server.name} exited ({server.process.returncode})")
             if errors := server.log_errors():
@@ -370,13 +394,21 @@ def ratio(ours: Run, baseline: Run) -> float:
     return ours.rate / baseline.rate if baseline.rate else 0.0
 
 
+def metrics_cost(bench: Bench, path: str) -> float:
+    """The median ratio with metrics minus the median ratio without: below 0, what they cost."""
+    median = statistics.median
+    return median(ratio(*runs) for runs in bench.rounds[path]) - median(
+        ratio(*runs) for runs in bench.unmetered_rounds[path]
+    )
+
+
 def setting_up(stack: ExitStack, options: argparse.Namespace, deadline: float) -> Bench:
     """A fresh database with a coordinator and patients, both servers on it."""
     admin = create_engine(options.postgres_url, isolation_level="AUTOCOMMIT")
     stack.callback(admin.dispose)
     database_url = stack.enter_context(own_database(admin, "ecm_bench"))
     workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ecm-bench-")))
-    ours_port, baseline_port = free_port(), free_port()
+    ours_port, baseline_port, unmetered_port = free_port(), free_port(), free_port()
     ours_url, auth_token = f"http://127.0.0.1:{ours_port}", secrets.token_hex(16)
     env = clean_environment(
         ECM_DATABASE_URL=database_url, ECM_GATEWAY="simulated", ECM_PUBLIC_BASE_URL=ours_url,
@@ -392,6 +424,10 @@ def setting_up(stack: ExitStack, options: argparse.Namespace, deadline: float) -
                 "--coordinator-id", "1", env=env)  # fmt: skip
     workers = ("--host", "127.0.0.1", "--workers", str(options.workers))
     ours = stack.enter_context(served("serve", *workers, port=ours_port, env=env, cwd=workdir))
+    unmetered = stack.enter_context(served(
+        "serve", *workers, port=unmetered_port, env=env | {"ECM_METRICS": "off"},
+        cwd=workdir, name="unmetered",
+    ))  # fmt: skip
     baseline = stack.enter_context(served(
         "--database-url", database_url, *workers, port=baseline_port,
         env=clean_environment(PYTHONPATH=str(REPO)),
@@ -406,6 +442,8 @@ def setting_up(stack: ExitStack, options: argparse.Namespace, deadline: float) -
         Server("ours", ours_url, ours, (workdir / "server.out", workdir / "server.err")),
         Server("baseline", f"http://127.0.0.1:{baseline_port}", baseline,
                (workdir / "baseline.out", workdir / "baseline.err")),
+        Server("unmetered", f"http://127.0.0.1:{unmetered_port}", unmetered,
+               (workdir / "unmetered.out", workdir / "unmetered.err")),
         requests,
     )  # fmt: skip
 
@@ -454,6 +492,9 @@ def report(bench: Bench) -> tuple[list[str], bool]:
         lines.append(f"  {path:<8} ratio {value:.2f} >= {TARGETS[path]:.2f}: "
                      f"{'met' if met[-1] else 'MISSED'}")  # fmt: skip
     met.append(growth is not None and growth <= MEMORY_GROWTH_TARGET)
+    lines.append("metrics: ratio with them minus ratio without (ECM_METRICS=off), same rounds:")
+    for path in PATHS:
+        lines.append(f"  {path:<8} {metrics_cost(bench, path):+.2f}")
     shown = "unknown" if growth is None else f"{growth:+.1f}%"
     lines.append(f"  memory   largest worker growth {shown} <= {MEMORY_GROWTH_TARGET:.0f}%: "
                  f"{'met' if met[-1] else 'MISSED'}")  # fmt: skip
@@ -493,7 +534,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bench.failures:
         print(f"bench: FAILED ({len(bench.failures)} problem(s)):", *bench.failures, sep="\n  ")
     rounds = bench.rounds
-    print(" ".join(f"{p}={statistics.median(ratio(*r) for r in rounds[p]):.2f}" for p in PATHS))
+    print(
+        " ".join(f"{p}={statistics.median(ratio(*r) for r in rounds[p]):.2f}" for p in PATHS),
+        " ".join(f"{p}_metrics_cost={-metrics_cost(bench, p):.2f}" for p in PATHS),
+    )
     if bench.failures:
         return 1
     return 2 if options.require_targets and not met_all else 0

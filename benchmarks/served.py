@@ -14,10 +14,15 @@ from pathlib import Path
 
 ECM_COMMS = str(Path(sys.executable).with_name("ecm-comms"))
 
+# In the text log format, what marks a request's line (gunicorn's access log) among the rest.
+ACCESS_LOG_MARK = " gunicorn.access: "
+
 
 def clean_environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any ECM_ or TWILIO_ setting, plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECM_", "TWILIO_"))}
+    """This process's environment without any ECM_, TWILIO_ or PROMETHEUS_ setting, plus
+    ``settings``."""
+    ours = ("ECM_", "TWILIO_", "PROMETHEUS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return env | settings
 
 

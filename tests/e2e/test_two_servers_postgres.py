@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.databases import own_database
-from benchmarks.served import ECM_COMMS, clean_environment, free_port, served
+from benchmarks.served import ACCESS_LOG_MARK, ECM_COMMS, clean_environment, free_port, served
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.webhook_routes import CALL_STATUS, INBOUND_SMS, SMS_STATUS
@@ -336,7 +336,7 @@ def log_errors(server: Server) -> list[str]:
     found = []
     for name in ("server.out", "server.err"):
         for line in (server.workdir / name).read_text(errors="replace").splitlines():
-            if not line.startswith(f'{LOOPBACK} "') and any(mark in line for mark in ERROR_MARKS):
+            if ACCESS_LOG_MARK not in line and any(mark in line for mark in ERROR_MARKS):
                 found.append(f"{server.name}: {line}")
     return found
 
@@ -345,7 +345,7 @@ def access_log_lines(server: Server) -> list[str]:
     return [
         line
         for line in (server.workdir / "server.out").read_text(errors="replace").splitlines()
-        if line.startswith(f'{LOOPBACK} "POST ')
+        if ACCESS_LOG_MARK in line and f'{LOOPBACK} "POST ' in line
     ]
 
 

@@ -79,8 +79,8 @@ def logging_config(log_format: LogFormat, *, level: str = "INFO") -> dict[str, A
     if log_format is LogFormat.JSON:
         main = access = {
             "()": JsonFormatter,
-            "fmt": "%(levelname)s %(name)s %(message)s",
-            "rename_fields": {"levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
             "timestamp": "time",
         }
         access_filters = ["access_fields"]

@@ -37,14 +37,13 @@ def create_health_app(container: Container) -> Flask:
     """``/healthz``, ``/readyz`` and ``/metrics`` alone: what a worker serves on its health port."""
     app = _operated_app(container)
     app.extensions[EXTENSION_KEY] = container
+    app.register_blueprint(health)
     return app
 
 
 def _operated_app(container: Container) -> Flask:
-    """An app with what operators ask of any of our processes: JSON errors, request ids and
-    metrics on every request, and the health endpoints."""
+    """An app of our own process: JSON errors, and an id and metrics for every request."""
     app = Flask("ecm_comms", static_folder=None)  # an API: no static files to serve
     register_error_handlers(app)
     observe_requests(app, container.metrics())
-    app.register_blueprint(health)
     return app

@@ -11,6 +11,7 @@ from ecm_comms.entrypoints.http.campaigns import campaigns
 from ecm_comms.entrypoints.http.communications import communications
 from ecm_comms.entrypoints.http.consent import consent
 from ecm_comms.entrypoints.http.ecm_records import ecm_records
+from ecm_comms.entrypoints.http.health import health
 from ecm_comms.entrypoints.http.history import history
 from ecm_comms.entrypoints.http.openapi import openapi
 from ecm_comms.entrypoints.http.outreach_attempts import outreach_attempts
@@ -40,6 +41,7 @@ def init_app(app: Flask, container: Container, *, url_prefix: str = "") -> None:
     app.register_blueprint(prtf_reports, url_prefix=url_prefix + ADMIN_PREFIX)
     app.register_blueprint(webhooks, url_prefix=url_prefix + WEBHOOK_PREFIX)
     app.register_blueprint(openapi, url_prefix=url_prefix)
+    app.register_blueprint(health, url_prefix=url_prefix)
     _say_how_webhooks_are_guarded(container)
 
 

@@ -16,6 +16,7 @@ register_error_handlers(health)
 HEALTHZ = "/healthz"
 READYZ = "/readyz"
 METRICS = "/metrics"
+METRICS_TOKEN_REQUIRED = "Metrics need the bearer token of ECM_METRICS_TOKEN"
 
 
 @health.get(HEALTHZ)
@@ -47,7 +48,7 @@ def metrics() -> Response:
     if token is not None and not _bearer_matches(token):
         raise RequestRefused(
             401,
-            ["Metrics need the bearer token of ECM_METRICS_TOKEN"],
+            [METRICS_TOKEN_REQUIRED],
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     text, content_type = container().metrics().exposition()

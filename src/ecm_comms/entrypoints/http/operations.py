@@ -13,6 +13,7 @@ from ecm_comms.domain.prtf import COLUMNS
 from ecm_comms.domain.use_cases import campaigns as campaign_rules
 from ecm_comms.domain.use_cases import prtf_reports as prtf
 from ecm_comms.entrypoints.http.campaigns import MAX_CAMPAIGN_BYTES
+from ecm_comms.entrypoints.http.health import HEALTHZ, METRICS, METRICS_TOKEN_REQUIRED, READYZ
 from ecm_comms.entrypoints.http.paths import ADMIN_PREFIX, API_PREFIX, ECM_PREFIX
 from ecm_comms.entrypoints.http.schemas import (
     campaigns,
@@ -115,6 +116,10 @@ TAGS = [
     },
     {"name": "Twilio webhooks", "description": "Called by Twilio, signed with X-Twilio-Signature."},
     {"name": "Meta"},
+    {
+        "name": "Operations",
+        "description": "For load balancers and Prometheus: no user token, no clinic data.",
+    },
 ]
 SECURITY_SCHEMES = {
     "UserToken": {
@@ -129,6 +134,11 @@ SECURITY_SCHEMES = {
         "name": "X-Twilio-Signature",
         "description": "Twilio's signature over ECM_PUBLIC_BASE_URL + path + query string and the "
         "form, checked with TWILIO_AUTH_TOKEN unless ECM_INSECURE_SKIP_TWILIO_SIGNATURES is set.",
+    },
+    "MetricsToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "ECM_METRICS_TOKEN; without it set, /metrics asks for no token.",
     },
 }
 USER: list[dict[str, list[str]]] = [{"UserToken": []}]
@@ -688,6 +698,7 @@ def operations() -> dict[str, dict[str, Fragment]]:
         },
         **campaign_operations(),
         **prtf_report_operations(),
+        **health_operations(),
         f"{WEBHOOK_PREFIX}{INBOUND_SMS}": {
             "post": {
                 "tags": ["Twilio webhooks"],
@@ -1106,3 +1117,107 @@ def query_parameters(model: type[BaseModel]) -> list[Fragment]:
         }
         for name, property_schema in schema["properties"].items()
     ]
+
+
+READINESS_SCHEMA = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "not_ready"]},
+        "checks": {
+            "type": "object",
+            "required": ["database", "migrations"],
+            "properties": {
+                "database": {"type": "string", "enum": ["ok", "unavailable"]},
+                "migrations": {"type": "string", "enum": ["ok", "behind", "ahead", "unknown"]},
+            },
+        },
+    },
+}
+
+
+def health_operations() -> dict[str, dict[str, Fragment]]:
+    """Liveness, readiness and metrics: at the root, whatever the API's prefix."""
+    return {
+        HEALTHZ: {
+            "get": {
+                "tags": ["Operations"],
+                "operationId": "getLiveness",
+                "summary": "Liveness: the process answers",
+                "description": "Asks nothing of the database: an outage is no reason to restart.",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "Alive.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["status"],
+                                    "properties": {"status": {"const": "ok"}},
+                                },
+                                "example": {"status": "ok"},
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        READYZ: {
+            "get": {
+                "tags": ["Operations"],
+                "operationId": "getReadiness",
+                "summary": "Readiness: the database answers and its schema is current",
+                "description": (
+                    "`migrations` is `behind` when `ecm-comms db upgrade` has not been run for "
+                    "this version, `ahead` (still ready) when a newer version migrated first."
+                ),
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "Ready for requests.",
+                        "content": {
+                            "application/json": {
+                                "schema": READINESS_SCHEMA,
+                                "example": {
+                                    "status": "ready",
+                                    "checks": {"database": "ok", "migrations": "ok"},
+                                },
+                            }
+                        },
+                    },
+                    "503": {
+                        "description": "Not ready: the failing check is named.",
+                        "content": {
+                            "application/json": {
+                                "schema": READINESS_SCHEMA,
+                                "example": {
+                                    "status": "not_ready",
+                                    "checks": {"database": "unavailable", "migrations": "unknown"},
+                                },
+                            }
+                        },
+                    },
+                },
+            }
+        },
+        METRICS: {
+            "get": {
+                "tags": ["Operations"],
+                "operationId": "getMetrics",
+                "summary": "Metrics in Prometheus' text format",
+                "security": [{}, {"MetricsToken": []}],
+                "responses": {
+                    "200": {
+                        "description": "Every worker's counts, added up.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "401": errors(
+                        "ECM_METRICS_TOKEN is set and the request did not bear it.",
+                        METRICS_TOKEN_REQUIRED,
+                    ),
+                    "404": errors("ECM_METRICS=off.", "Not found"),
+                },
+            }
+        },
+    }
