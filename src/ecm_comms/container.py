@@ -81,7 +81,7 @@ from ecm_comms.ports.directories import (
     UserRegistry,
 )
 from ecm_comms.ports.gateway import MessagingGateway
-from ecm_comms.ports.metrics import UNCOUNTED, OutreachMetrics, ServiceMetrics
+from ecm_comms.ports.metrics import UNCOUNTED, ServiceMetrics
 from ecm_comms.ports.readiness import ReadinessProbe
 from ecm_comms.ports.send_queue import SendQueue
 from ecm_comms.settings import GatewayKind, Settings, SettingsError, settings_from_environ
@@ -103,13 +103,7 @@ def _metrics(settings: Settings, queue: Callable[[], SendQueue]) -> ServiceMetri
     return PrometheusMetrics(backlog=lambda: queue().backlog())
 
 
-def _gateway(
-    settings: Settings, metrics: OutreachMetrics, attempts: int = MAX_ATTEMPTS
-) -> MessagingGateway:
-    return MeteredGateway(_provider(settings, attempts), metrics)
-
-
-def _provider(settings: Settings, attempts: int) -> MessagingGateway:
+def _provider_gateway(settings: Settings, attempts: int = MAX_ATTEMPTS) -> MessagingGateway:
     twilio = settings.twilio
     if settings.gateway is GatewayKind.SIMULATED:
         return SimulatedGateway(twilio.from_number or DEFAULT_SENDER)
@@ -183,7 +177,8 @@ class Container(containers.DeclarativeContainer):
     # Tries of a send that promises nothing was done (429, 503, no connection) by the Twilio
     # client: a request retries at once; a worker tries once, its queue retries with backoff.
     gateway_attempts = providers.Object(MAX_ATTEMPTS)
-    gateway = providers.Singleton(_gateway, settings, metrics, gateway_attempts)
+    provider_gateway = providers.Singleton(_provider_gateway, settings, gateway_attempts)
+    gateway = providers.Singleton(MeteredGateway, provider_gateway, metrics)
 
     send_sms = providers.Factory(
         SendSmsHandler,

@@ -87,7 +87,7 @@ def service(database_url: str, twilio: TwilioStandIn) -> Iterator[Service]:
             "TWILIO_API_BASE_URL": twilio.base_url,
         }
     )
-    assert isinstance(container.gateway(), TwilioGateway)
+    assert isinstance(container.provider_gateway(), TwilioGateway)
     token = container.register_user()(RegisterUser(101, 1, "Dana")).token.value
     container.upsert_patient()(UpsertPatient(123, 1, (PHONE,)))
     try:
