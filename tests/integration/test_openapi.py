@@ -188,18 +188,16 @@ def test_every_operation_is_secured_as_documented() -> None:
         "name": "X-User-Token",
     }
     assert schemes["TwilioSignature"]["name"] == "X-Twilio-Signature"
-    operational = {"/healthz": [], "/readyz": [], "/metrics": [{}, {"MetricsToken": []}]}
+    by_path = {
+        DOCUMENT_PATH: [],
+        "/healthz": [],
+        "/readyz": [],
+        "/metrics": [{}, {"MetricsToken": []}],
+    }
     for path, item in doc["paths"].items():
+        signed = [{"TwilioSignature": []}] if "/webhooks/twilio/" in path else [{"UserToken": []}]
         for method, operation in item.items():
-            expected = (
-                []
-                if path == DOCUMENT_PATH
-                else operational[path]
-                if path in operational
-                else [{"TwilioSignature": []}]
-                if "/webhooks/twilio/" in path
-                else [{"UserToken": []}]
-            )
+            expected = by_path.get(path, signed)
             assert operation["security"] == expected, (method, path)
             if path not in (DOCUMENT_PATH, "/healthz", "/metrics"):
                 assert "503" in operation["responses"], (method, path)
