@@ -188,6 +188,7 @@ class Container(containers.DeclarativeContainer):
         gateway=gateway,
         clock=clock,
         default_region=region,
+        metrics=metrics,
     )
     initiate_call = providers.Factory(
         InitiateCallHandler,

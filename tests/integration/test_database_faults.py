@@ -43,6 +43,8 @@ pytestmark = pytest.mark.postgres
 
 PATIENT_PHONE = "+18051234567"
 UNAVAILABLE = {"errors": ["The database is unavailable; please retry shortly"]}
+READY = {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}}
+NOT_READY = {"status": "not_ready", "checks": {"database": "unavailable", "migrations": "unknown"}}
 # How long the server may take to end the backends it was told to terminate.
 TERMINATION_WAIT_SECONDS = 10.0
 
@@ -171,6 +173,10 @@ class ProxiedService:
     def inbound_sms(self, body: str = "Running 10 minutes late") -> TestResponse:
         return self.webhooks.inbound_sms(PATIENT_PHONE, body)
 
+    def readiness(self) -> tuple[int, object]:
+        response = self.client.get("/readyz")
+        return response.status_code, response.get_json(silent=True)
+
 
 @pytest.fixture
 def proxy(database_url: str) -> Iterator[TcpProxy]:
@@ -252,6 +258,33 @@ def test_when_the_database_returns_requests_succeed_again(proxied: ProxiedServic
     after = [REQUESTS[kind](proxied).status_code for kind in REQUESTS]
 
     assert after == [201, 200, 200]
+
+
+def test_while_the_database_is_unreachable_the_service_is_not_ready(
+    proxied: ProxiedService,
+) -> None:
+    _cut_with_live_connections(proxied)
+
+    assert proxied.readiness() == (503, NOT_READY)
+
+
+def test_while_the_database_is_unreachable_the_service_is_still_alive(
+    proxied: ProxiedService,
+) -> None:
+    _cut_with_live_connections(proxied)
+
+    response = proxied.client.get("/healthz")
+
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+
+
+def test_when_the_database_returns_the_service_is_ready_again(proxied: ProxiedService) -> None:
+    _cut_with_live_connections(proxied)
+    assert proxied.readiness() == (503, NOT_READY)
+
+    proxied.proxy.restore()
+
+    assert proxied.readiness() == (200, READY)
 
 
 def _rows(engine: Engine, table: Table) -> list[RowMapping]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 from sqlalchemy import Table
 from werkzeug.test import TestResponse
 
@@ -185,3 +186,36 @@ def test_a_stalled_twilio_is_a_502_asked_once_and_the_record_waits_queued(
         "error_message": None,
     }
     assert count_rows(impatient_service.container) == impatient_service.records(channel)
+
+
+# What the service counts of Twilio's answers: one per send, after the client's own retries.
+
+ANSWERS = {
+    "accepted after a 429": ((429, 20429, "Too Many Requests"), 201, ("accepted", "")),
+    "refused": (
+        (400, 21211, "The 'To' number is not a valid phone number"),
+        422,
+        ("refused", "21211"),
+    ),
+    "a server error": ((500, None, "Internal error"), 502, ("unavailable", "")),
+}
+
+
+def twilio_answers(channel: str, outcome: str, error_code: str) -> float:
+    labels = {"channel": channel, "outcome": outcome, "error_code": error_code}
+    return REGISTRY.get_sample_value("ecm_twilio_requests_total", labels) or 0.0
+
+
+@pytest.mark.parametrize("answer", list(ANSWERS))
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_twilios_answer_to_a_send_is_counted_once(
+    service: Service, twilio: TwilioStandIn, channel: str, answer: str
+) -> None:
+    failure, status, (outcome, error_code) = ANSWERS[answer]
+    before = twilio_answers(channel, outcome, error_code)
+    twilio.fail_next(*failure)
+
+    response = service.send(channel)
+
+    assert response.status_code == status, response.get_json()
+    assert twilio_answers(channel, outcome, error_code) - before == 1

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ecm_comms.adapters.memory import (
+    CountingMetrics,
     FakeGateway,
     FixedClock,
     InMemoryClinicDirectory,
@@ -60,6 +61,7 @@ class World:
     gateway: FakeGateway = field(default_factory=FakeGateway)
     clock: FixedClock = field(default_factory=lambda: FixedClock(MORNING))
     queue: InMemorySendQueue = field(default_factory=InMemorySendQueue)
+    metrics: CountingMetrics = field(default_factory=CountingMetrics)
 
     def __post_init__(self) -> None:
         self.uow = InMemoryUnitOfWork(self.store)
@@ -75,6 +77,7 @@ class World:
             self.gateway,
             self.queue,
             self.clock,
+            metrics=self.metrics,
         )
         self.cancel = CancelSmsHandler(self.uow, self.clock)
         self.send = SendAutomatedSmsHandler(
@@ -84,6 +87,7 @@ class World:
             self.gateway,
             self.queue,
             self.clock,
+            metrics=self.metrics,
         )
         self.sweep = DispatchDueHandler(self.uow, self.queue, self.clock)
         self.create_campaign = CreateCampaignHandler(
@@ -94,6 +98,7 @@ class World:
             self.gateway,
             self.queue,
             self.clock,
+            metrics=self.metrics,
         )
         self.get_campaign = GetCampaignHandler(self.views)
         self.recipients = ListCampaignRecipientsHandler(self.views)

@@ -109,6 +109,15 @@ class Communication(Generic[Status]):
             report.error_message,
         )
 
+    def is_past(self, report: StatusReport) -> bool:
+        """Whether this record's status is already past the reported one: a callback that
+        arrived late. A repeated status, or another of the same rank, is not."""
+        try:
+            status = self.STATUSES(report.status)
+        except ValueError:
+            return False
+        return status.rank < self.status.rank
+
     def _advance(
         self,
         status: Status,

@@ -62,8 +62,7 @@ class ApplyStatusHandler:
             completing = record.twilio_sid is None
             if completing:
                 record.twilio_sid = report.twilio_sid
-            moved = record.apply_report(report)
-            if moved or completing:
+            if record.apply_report(report) or completing:
                 records.update(record)
             if completing:
                 record_outreach(uow, record)
@@ -77,7 +76,7 @@ class ApplyStatusHandler:
                 opt_out = ConsentEntry.carrier_opt_out(record, scope, report.received_at)
                 uow.consent.append(opt_out)
             uow.commit()
-        if first_report and not moved:
+        if first_report and record.is_past(report):
             self._metrics.stale_status_ignored(report.channel)
         if opt_out is not None:
             self._metrics.opt_out_recorded(opt_out.source)

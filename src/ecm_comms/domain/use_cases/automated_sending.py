@@ -11,9 +11,14 @@ from ecm_comms.domain.automated_sms import AutomatedSms, SkipReason, patient_zon
 from ecm_comms.domain.clinics import Clinic, Sender, sender_for
 from ecm_comms.domain.commands import SendAutomatedSms
 from ecm_comms.domain.communications import TextMessage
+from ecm_comms.domain.consent import ConsentSource
 from ecm_comms.domain.errors import GatewayError
 from ecm_comms.domain.sending_limits import FrequencyCaps, SendWindow
-from ecm_comms.domain.use_cases.outreach import note_refusal, record_acceptance
+from ecm_comms.domain.use_cases.outreach import (
+    note_refusal,
+    record_acceptance,
+    refusal_opts_out,
+)
 from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
@@ -146,17 +151,20 @@ class SendAutomatedSmsHandler:
             return
         now = self._clock.now()
         retry_at = None
+        noted = False
         with self._uow as uow:
             if error.retry_safe and (retry_at := automated.retry_later(now)) is not None:
                 message.reschedule(now)
                 uow.messages.update(message)
             else:
                 automated.fail()
-                note_refusal(uow, message, sender, error, now)
+                noted = note_refusal(uow, message, sender, error, now)
             uow.automated.update(automated)
             uow.commit()
         if retry_at is None:
             self._metrics.automated_sms_failed()
+            if noted and refusal_opts_out(message, error):
+                self._metrics.opt_out_recorded(ConsentSource.CARRIER)
         else:
             self._metrics.automated_sms_retried()
             # The code, not Twilio's words: those may name the number.

@@ -64,17 +64,20 @@ def record_refusal(
     sender: Sender,
     error: GatewayError,
     at: datetime,
-) -> None:
-    """Keep a refused send on record as failed, with the provider's code and words.
+) -> bool:
+    """Keep a refused send on record as failed, with the provider's code and words; False if
+    nothing was written.
 
     When the provider may have acted (a timeout, a 5xx), the record stays queued: its status
     callback, matched by the record id in the callback URL, will tell what happened.
     """
     if error.outcome_unknown:
-        return
+        return False
     with uow:
-        if note_refusal(uow, record, sender, error, at):
-            uow.commit()
+        if not note_refusal(uow, record, sender, error, at):
+            return False
+        uow.commit()
+    return True
 
 
 def note_refusal(
@@ -85,6 +88,13 @@ def note_refusal(
     record.refuse(error.code, error.reason, at)
     if not uow.records(record.CHANNEL).update_unsent(record):
         return False
-    if error.code == OPTED_OUT_ERROR_CODE and isinstance(record, TextMessage):
+    if refusal_opts_out(record, error):
+        assert isinstance(record, TextMessage)
         uow.consent.append(ConsentEntry.carrier_opt_out(record, sender.clinic_id, at))
     return True
+
+
+def refusal_opts_out(record: Record, error: GatewayError) -> bool:
+    """Whether the provider's refusal of ``record`` says its recipient opted out of SMS: the
+    refusal, once noted, records a carrier opt-out."""
+    return error.code == OPTED_OUT_ERROR_CODE and isinstance(record, TextMessage)

@@ -7,13 +7,19 @@ from ecm_comms.domain.channels import Channel
 from ecm_comms.domain.clinics import sender_for
 from ecm_comms.domain.commands import SendSms
 from ecm_comms.domain.communications import TextMessage
+from ecm_comms.domain.consent import ConsentSource
 from ecm_comms.domain.errors import CommunicationFailed, GatewayError, RecipientOptedOut
 from ecm_comms.domain.use_cases.outbound_inputs import find_patient, parse_sms
-from ecm_comms.domain.use_cases.outreach import record_acceptance, record_refusal
+from ecm_comms.domain.use_cases.outreach import (
+    record_acceptance,
+    record_refusal,
+    refusal_opts_out,
+)
 from ecm_comms.ports.clinics import ClinicDirectory
 from ecm_comms.ports.clock import Clock
 from ecm_comms.ports.directories import PatientDirectory
 from ecm_comms.ports.gateway import MessagingGateway, OutboundSms
+from ecm_comms.ports.metrics import UNCOUNTED, OutreachMetrics
 from ecm_comms.ports.unit_of_work import UnitOfWork
 
 
@@ -42,6 +48,7 @@ class SendSmsHandler:
         gateway: MessagingGateway,
         clock: Clock,
         default_region: str = "US",
+        metrics: OutreachMetrics = UNCOUNTED,
     ) -> None:
         self._uow = uow
         self._patients = patients
@@ -49,6 +56,7 @@ class SendSmsHandler:
         self._gateway = gateway
         self._clock = clock
         self._region = default_region
+        self._metrics = metrics
 
     def __call__(self, command: SendSms) -> SmsSent:
         patient = find_patient(self._patients, command.patient_id, command.performed_by)
@@ -72,7 +80,9 @@ class SendSmsHandler:
         try:
             receipt = self._gateway.send_sms(OutboundSms(message.id, to, body, sender))
         except GatewayError as error:
-            record_refusal(self._uow, message, sender, error, self._clock.now())
+            noted = record_refusal(self._uow, message, sender, error, self._clock.now())
+            if noted and refusal_opts_out(message, error):
+                self._metrics.opt_out_recorded(ConsentSource.CARRIER)
             raise CommunicationFailed(Channel.SMS, error) from error
 
         return SmsSent(*record_acceptance(self._uow, message, receipt, self._clock.now()))
