@@ -84,7 +84,7 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
 
 
 def _unexpected(error: Exception) -> tuple[Response, int]:
-    # The type and traceback only: messages of database errors can quote the data.
+    # The type only: the message of a database error (and so its traceback) can quote the data.
     log.error("unexpected %s while handling a request", type(error).__name__, exc_info=False)
     return error_response(500, ["Internal server error"])
 
