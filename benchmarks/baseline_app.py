@@ -81,6 +81,7 @@ def create_app(database_url: str | None = None) -> Flask:
 def main(argv: Sequence[str] | None = None) -> None:
     # Imported here: the app itself needs nothing of ecm-comms.
     from ecm_comms.entrypoints.cli.server import serve
+    from ecm_comms.settings import Settings
 
     parser = argparse.ArgumentParser(description="Serve the baseline app with ecm-comms's gunicorn")
     parser.add_argument("--database-url", default=os.environ.get(DATABASE_URL_VARIABLE))
@@ -96,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     database_url: str = options.database_url
     serve(
         lambda: create_app(database_url),
+        # gunicorn as ours runs it, in the default (text) log format; the app counts nothing.
+        Settings(database_url=database_url, metrics_enabled=False),
         host=options.host,
         port=options.port,
         workers=options.workers,

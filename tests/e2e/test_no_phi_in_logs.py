@@ -6,14 +6,18 @@ Twilio's error), a reply, an inbound call, a forged webhook, refusals of every k
 standard output and error (the access log, the application's log, gunicorn's) are searched for
 every body, every phone number in every format, the API tokens and Twilio's credentials.
 Users and patients are created with ``run_cli``, whose output is not the served log.
+
+The whole flow runs twice: with the default text log, and with ECM_LOG_FORMAT=json.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -88,16 +92,25 @@ PHONE_FORMS = {
 }
 
 
+# A request the flow made: method, path, the status it got, and the id it was answered with.
+Made = tuple[str, str, int, str]
+
+
 @dataclass
 class ServedLog:
-    """What the served process wrote, and the requests the flow made (method, path, status)."""
+    """What the served process wrote, in ``log_format``, and the requests the flow made."""
 
+    log_format: str
     text: str
     user_token: str
-    requests: list[tuple[str, str, int]] = field(default_factory=list)
+    requests: list[Made] = field(default_factory=list)
 
     def lines_with(self, needle: str) -> list[str]:
         return [line for line in self.text.splitlines() if needle in line]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The JSON log's lines, parsed (every one is a JSON object)."""
+        return [json.loads(line) for line in self.text.splitlines()]
 
 
 @dataclass
@@ -105,12 +118,13 @@ class Flow:
     base_url: str
     token: str
     twilio: TwilioStandIn
-    made: list[tuple[str, str, int]] = field(default_factory=list)
+    made: list[Made] = field(default_factory=list)
 
     def expect(self, response: requests.Response, status: int) -> requests.Response:
         assert response.status_code == status, (response.request.url, response.text)
         path = urlsplit(str(response.request.url)).path
-        self.made.append((str(response.request.method), path, status))
+        request_id = response.headers["X-Request-Id"]
+        self.made.append((str(response.request.method), path, status, request_id))
         return response
 
     def api(
@@ -213,9 +227,12 @@ def run_the_flow(flow: Flow, patient_id: int) -> None:
     flow.api("GET", f"/sms/{sms['id']}", 401, token=BOGUS_TOKEN)
 
 
-@pytest.fixture(scope="module")
-def served_log(tmp_path_factory: pytest.TempPathFactory) -> ServedLog:
-    workdir: Path = tmp_path_factory.mktemp("served_logs")
+@pytest.fixture(scope="module", params=["text", "json"])
+def served_log(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> ServedLog:
+    log_format: str = request.param
+    workdir: Path = tmp_path_factory.mktemp(f"served_logs_{log_format}")
     port = free_port()
     patient_id = 123
     with RunningStandIn() as twilio:
@@ -227,6 +244,8 @@ def served_log(tmp_path_factory: pytest.TempPathFactory) -> ServedLog:
             TWILIO_FROM_NUMBER=CLINIC_NUMBER,
             TWILIO_API_BASE_URL=twilio.base_url,
             ECM_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            # Text is the default: it is left unset.
+            **({"ECM_LOG_FORMAT": "json"} if log_format == "json" else {}),
         )
         run_cli("db", "upgrade", env=env)
         created = run_cli(
@@ -243,15 +262,27 @@ def served_log(tmp_path_factory: pytest.TempPathFactory) -> ServedLog:
             run_the_flow(flow, patient_id)
         # The server has stopped: everything it wrote is in the files.
         text = (workdir / "server.out").read_text() + (workdir / "server.err").read_text()
-    return ServedLog(text=text, user_token=token, requests=flow.made)
+    return ServedLog(log_format, text=text, user_token=token, requests=flow.made)
 
 
 def test_the_access_log_shows_every_request_of_the_flow(served_log: ServedLog) -> None:
-    missing = [
-        (method, path, status)
-        for method, path, status in served_log.requests
-        if not served_log.lines_with(f'"{method} {path}" {status} ')
-    ]
+    if served_log.log_format == "json":
+        access = {
+            record["request_id"]: (record["method"], record["status"])
+            for record in served_log.records()
+            if record["logger"] == "gunicorn.access"
+        }
+        missing = [
+            (method, path, status)
+            for method, path, status, request_id in served_log.requests
+            if access.get(request_id) != (method, status)
+        ]
+    else:
+        missing = [
+            (method, path, status)
+            for method, path, status, _ in served_log.requests
+            if not served_log.lines_with(f'"{method} {path}" {status} ')
+        ]
 
     assert len(served_log.requests) >= 15
     assert missing == []

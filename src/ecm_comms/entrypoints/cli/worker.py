@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,17 +129,26 @@ def health_endpoints(container: Container, host: str, port: int | None) -> Itera
     if port is None:
         yield
         return
+    # Bound here, not by werkzeug: on a port in use it would print its own lines and exit.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        server = make_server(
-            host, port, create_health_app(container), threaded=True, request_handler=_Unlogged
-        )
+        listening = socket.create_server((host, port), family=family)
     except OSError as error:
         raise click.ClickException(
-            f"--health-port {port} cannot be served: {error.strerror}"
+            f"--health-port {port} cannot be served on {host}: {error.strerror or error}"
         ) from error
+    with listening:  # the server works on a duplicate of it
+        server = make_server(
+            host,
+            port,
+            create_health_app(container),
+            threaded=True,
+            request_handler=_Unlogged,
+            fd=listening.fileno(),
+        )
     thread = threading.Thread(target=server.serve_forever, name="health", daemon=True)
     thread.start()
-    log.info("health endpoints on %s:%d", host, server.server_port)
+    log.info("health endpoints on %s:%d", host, server.port)
     try:
         yield
     finally:

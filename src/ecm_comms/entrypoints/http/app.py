@@ -26,7 +26,6 @@ def create_app(container: Container | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     # A doubled slash would otherwise be redirected with an HTML body.
     app.url_map.merge_slashes = False
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the document's field order
     init_app(app, container)
     settings = container.settings()
     log.info("ecm-comms: %s gateway (%s)", settings.gateway.value, settings.gateway_reason)
@@ -44,6 +43,7 @@ def create_health_app(container: Container) -> Flask:
 def _operated_app(container: Container) -> Flask:
     """An app of our own process: JSON errors, and an id and metrics for every request."""
     app = Flask("ecm_comms", static_folder=None)  # an API: no static files to serve
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the document's field order
     register_error_handlers(app)
     observe_requests(app, container.metrics())
     return app
