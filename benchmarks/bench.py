@@ -80,13 +80,13 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
-    parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
+    parser.add_argument("--quick", action="store_true", help="a ~40 s smoke run")
     parser.add_argument(
         "--require-targets", action="store_true", help="exit with status 2 on a missed target"
     )
     options = parser.parse_args(argv)
     if options.quick:
-        options.duration, options.rounds, options.memory_requests = 2, 1, 600
+        options.duration, options.rounds, options.memory_requests = 1, 1, 400
     if min(options.duration, options.threads, options.workers, options.rounds) < 1:
         parser.error("--duration, --threads, --workers and --rounds must be at least 1")
     if options.connections < options.threads:
