@@ -395,11 +395,20 @@ def ratio(ours: Run, baseline: Run) -> float:
 
 
 def metrics_cost(bench: Bench, path: str) -> float:
-    """The median ratio with metrics minus the median ratio without: below 0, what they cost."""
-    median = statistics.median
-    return median(ratio(*runs) for runs in bench.rounds[path]) - median(
-        ratio(*runs) for runs in bench.unmetered_rounds[path]
+    """What metrics take off the ratio: the median, over the rounds, of the ratio without them
+    minus the ratio with them (a round's two runs share its baseline and its moment)."""
+    return statistics.median(
+        ratio(*without) - ratio(*with_them)
+        for with_them, without in zip(bench.rounds[path], bench.unmetered_rounds[path], strict=True)
     )
+
+
+def metrics_cpu_ms(bench: Bench, path: str) -> tuple[float, float]:
+    """Our workers' CPU ms per request with metrics and without (medians of the rounds)."""
+    median = statistics.median
+    with_them = median(ours.cpu[0] for ours, _ in bench.rounds[path] if ours.cpu)
+    without = median(ours.cpu[0] for ours, _ in bench.unmetered_rounds[path] if ours.cpu)
+    return with_them, without
 
 
 def setting_up(stack: ExitStack, options: argparse.Namespace, deadline: float) -> Bench:
@@ -495,9 +504,14 @@ def report(bench: Bench) -> tuple[list[str], bool]:
     shown = "unknown" if growth is None else f"{growth:+.1f}%"
     lines.append(f"  memory   largest worker growth {shown} <= {MEMORY_GROWTH_TARGET:.0f}%: "
                  f"{'met' if met[-1] else 'MISSED'}")  # fmt: skip
-    lines.append("metrics: ratio with them minus ratio without (ECM_METRICS=off), same rounds:")
+    lines.append(
+        "metrics: what they take off the ratio (median of the rounds' ratio without them, "
+        "ECM_METRICS=off, minus with them), and our workers' CPU ms per request with and without:"
+    )
     for path in PATHS:
-        lines.append(f"  {path:<8} {metrics_cost(bench, path):+.2f}")
+        with_them, without = metrics_cpu_ms(bench, path)
+        lines.append(f"  {path:<8} {metrics_cost(bench, path):+.2f}   cpu {with_them:.2f} ms"
+                     f" with, {without:.2f} ms without")  # fmt: skip
     return lines, all(met)
 
 
@@ -536,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = bench.rounds
     print(
         " ".join(f"{p}={statistics.median(ratio(*r) for r in rounds[p]):.2f}" for p in PATHS),
-        " ".join(f"{p}_metrics_cost={-metrics_cost(bench, p):.2f}" for p in PATHS),
+        " ".join(f"{p}_metrics_cost={metrics_cost(bench, p):.2f}" for p in PATHS),
     )
     if bench.failures:
         return 1
