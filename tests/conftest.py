@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.databases import own_database
-from ecm_comms.adapters.memory import FakeGateway, FixedClock
+from ecm_comms.adapters.memory import FakeGateway, FixedClock, InMemorySendQueue
 from ecm_comms.adapters.sql import tables
 from ecm_comms.adapters.sql.engine import make_engine
 from ecm_comms.adapters.sql.schema import upgrade
@@ -121,6 +121,12 @@ def gateway() -> FakeGateway:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
+
+
+@pytest.fixture
+def queue() -> InMemorySendQueue:
+    """A send queue a test can read and run; tests that want it override ``container``'s."""
+    return InMemorySendQueue()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ stay scheduled, and what the API queued is looked at on an in-memory queue."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,10 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from ecm_comms.adapters.memory import FakeGateway, FixedClock
+from ecm_comms.adapters.memory import FakeGateway
 from ecm_comms.adapters.memory.send_queue import InMemorySendQueue
 from ecm_comms.adapters.sql import tables
-from ecm_comms.container import Container, create_container
+from ecm_comms.container import Container
 from ecm_comms.domain.commands import UpsertClinic, UpsertPatient
 from tests.conftest import Staff
 from tests.integration.records import API, count_rows, recorded
@@ -35,21 +34,10 @@ VARIABLES_KEYS = "variables must be keyed by patient id (an integer)"
 
 
 @pytest.fixture
-def queue() -> InMemorySendQueue:
-    return InMemorySendQueue()
-
-
-@pytest.fixture
-def container(
-    database_url: str, gateway: FakeGateway, clock: FixedClock, queue: InMemorySendQueue
-) -> Iterator[Container]:
-    """The real container on a real database; the gateway, clock and queue are fakes."""
-    built = create_container(environ={}, database_url=database_url)
-    built.gateway.override(gateway)
-    built.clock.override(clock)
-    built.send_queue.override(queue)
-    yield built
-    built.engine().dispose()
+def container(container: Container, queue: InMemorySendQueue) -> Container:
+    """conftest's container, its send queue a fake too: what was queued, and when."""
+    container.send_queue.override(queue)
+    return container
 
 
 @pytest.fixture(autouse=True)

@@ -242,6 +242,12 @@ PATIENT_ID = path_id(
     "of at most 18 digits: 404 `Patient not found`.",
     123,
 )
+SMS_ID = path_id(
+    "sms_id",
+    "The SMS record's id (another clinic's record, or a value that is not an integer: 404 "
+    "`Not found`).",
+    456,
+)
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -416,16 +422,7 @@ def operations() -> dict[str, dict[str, Fragment]]:
                 "operationId": "getSms",
                 "summary": "One SMS and its activity",
                 "security": USER,
-                "parameters": [
-                    path_id(
-                        "sms_id",
-                        (
-                            "The SMS record's id (another clinic's record, or a value that is not"
-                            " an integer: 404 `Not found`)."
-                        ),
-                        456,
-                    )
-                ],
+                "parameters": [SMS_ID],
                 "responses": {
                     "200": json_answer(responses.SmsRead, "Found."),
                     "401": ref("responses", "Unauthorized"),
@@ -446,14 +443,7 @@ def operations() -> dict[str, dict[str, Fragment]]:
                 ),
                 "security": USER,
                 "parameters": [
-                    path_id(
-                        "sms_id",
-                        (
-                            "The SMS record's id (another clinic's record, or a value that is not"
-                            " an integer: 404 `Not found`)."
-                        ),
-                        456,
-                    ),
+                    SMS_ID,
                     IDEMPOTENCY_KEY,
                 ],
                 "responses": {
