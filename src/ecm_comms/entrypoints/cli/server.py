@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +53,12 @@ def serve(
         # One control socket per user would clash between servers on one machine.
         "control_socket_disable": True,
     }
-    if not settings.metrics_enabled:
-        GunicornServer(app_factory, options).run()
-        return
-    with shared_metrics_directory():
+    with shared_metrics_directory() if settings.metrics_enabled else nullcontext():
         GunicornServer(app_factory, options).run()
 
 
 @contextmanager
-def shared_metrics_directory() -> Iterator[Path]:
+def shared_metrics_directory() -> Iterator[None]:
     """The directory where every worker keeps its counters, so that a scrape of any of them
     adds up all: the operator's PROMETHEUS_MULTIPROC_DIR (emptied of a previous run's files),
     else one of this server's own, removed when it stops.
@@ -80,11 +77,11 @@ def shared_metrics_directory() -> Iterator[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         for stale in directory.glob("*.db"):  # a previous run's counts are not this run's
             stale.unlink()
-        yield directory
+        yield
         return
     with tempfile.TemporaryDirectory(prefix="ecm-comms-metrics-") as created:
         os.environ[METRICS_DIRECTORY_VARIABLE] = created
         try:
-            yield Path(created)
+            yield
         finally:
             del os.environ[METRICS_DIRECTORY_VARIABLE]
